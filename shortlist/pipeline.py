@@ -1,0 +1,180 @@
+"""The ingest stages as plain functions: one video in, one catalogue point out.
+
+Prefect tasks in tasks/ wrap these one to one; tests and benchmarks call them directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shortlist.describe import Describer
+from shortlist.media.probe import MediaInfo, probe
+from shortlist.media.transcode import Rendition, TranscodeOptions, transcode
+from shortlist.models.asr import EMPTY, Transcriber, Transcript
+from shortlist.models.audio import AudioTagger
+from shortlist.models.ocr import TextReader, pick_text_frames
+from shortlist.models.safety import SafetyScorer
+from shortlist.models.text_embedding import TextEmbedder
+from shortlist.models.vision import FrameTagger
+from shortlist.settings import Settings
+from shortlist.signals import AudioSignals, Description, Signals, VisualSignals
+from shortlist.sources import LocalVideo
+from shortlist.store.ids import content_hash, video_id_for
+from shortlist.store.qdrant_store import AUDIO, TEXT, VISUAL, VideoPoint
+from shortlist.text import sparse_weights
+
+
+@dataclass(frozen=True)
+class VideoFile:
+    video_id: str
+    sha256: str
+    path: str
+    source: str
+    size_bytes: int
+    info: MediaInfo
+
+
+def identify(video: LocalVideo) -> VideoFile:
+    """Hash and probe a file. Raises MediaError for anything that is not a usable video."""
+    path = Path(video.path)
+    info = probe(path)  # first: it gives the clearest message for empty or non-video files
+    sha = content_hash(path)
+    return VideoFile(video_id_for(sha), sha, str(path), video.source, path.stat().st_size, info)
+
+
+def pipeline_fingerprint(stage_versions: dict[str, str]) -> str:
+    """One string that changes when any stage's model or configuration changes."""
+    blob = json.dumps(stage_versions, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def transcode_video(video: VideoFile, settings: Settings, gpu: int | None = None) -> Rendition:
+    options = TranscodeOptions(size=settings.rendition_size, fps=settings.rendition_fps,
+                               x264_preset=settings.x264_preset, gpu_device=gpu)
+    return transcode(Path(video.path), video.info, settings.media_dir / video.video_id, options)
+
+
+def transcribe(rendition: Rendition, transcriber: Transcriber) -> Transcript:
+    if rendition.audio_path is None:
+        return EMPTY
+    return transcriber.transcribe(Path(rendition.audio_path))
+
+
+def tag_visual(rendition: Rendition, tagger: FrameTagger, max_frames: int) -> VisualSignals:
+    frames = spread(rendition.frame_paths, max_frames)
+    tags = tagger.tag(frames)
+    features_path = Path(rendition.directory) / "visual.npy"
+    np.save(features_path, tags.features)
+    return VisualSignals(labels=tags.labels, words=tags.words, features_path=str(features_path),
+                         model=f"{tagger.name}:{tagger.version}",
+                         brightness=mean_brightness(frames))
+
+
+def tag_audio(rendition: Rendition, tagger: AudioTagger) -> AudioSignals | None:
+    if rendition.audio_path is None:
+        return None
+    tags = tagger.tag(rendition.audio_path)
+    scores_path = Path(rendition.directory) / "audio.npy"
+    np.save(scores_path, tags.scores)
+    return AudioSignals(labels=tags.labels, speech_ratio=tags.speech_ratio,
+                        loudness_db=round(tags.loudness_db, 1), scores_path=str(scores_path),
+                        model=f"{tagger.name}:{tagger.version}")
+
+
+def read_on_screen_text(rendition: Rendition, reader: TextReader, count: int) -> tuple[str, ...]:
+    return tuple(reader.read(pick_text_frames(rendition.frame_paths, count)))
+
+
+def score_safety(rendition: Rendition, scorer: SafetyScorer, max_frames: int = 8) -> float:
+    return scorer.score(spread(rendition.frame_paths, max_frames))
+
+
+def describe(signals: Signals, describer: Describer) -> Description:
+    return describer.describe(signals)
+
+
+def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
+                description: Description, embedder: TextEmbedder,
+                stage_versions: dict[str, str]) -> VideoPoint:
+    """Vectors and payload for one video."""
+    transcript = signals.transcript or EMPTY
+    ocr_text = " ".join(signals.ocr_lines)
+    head = ". ".join(filter(None, [
+        description.title, ", ".join(description.genres), ", ".join(description.tags),
+        description.description, ocr_text]))
+    chunks = [head] + transcript_chunks(transcript.text)
+    vecs = embedder.embed(chunks)
+    text_vec = 0.5 * vecs[0] + 0.5 * vecs[1:].mean(axis=0) if len(chunks) > 1 else vecs[0]
+    text_vec = text_vec / (np.linalg.norm(text_vec) or 1.0)
+    dense = {TEXT: text_vec.astype(np.float32).tolist()}
+    if signals.visual:
+        dense[VISUAL] = np.load(signals.visual.features_path).astype(np.float32).tolist()
+    if signals.audio:
+        dense[AUDIO] = np.load(signals.audio.scores_path).astype(np.float32).tolist()
+    sparse = sparse_weights([
+        (description.title, 2.0), (" ".join(description.tags), 2.0),
+        (" ".join(description.genres), 1.5), (transcript.text, 1.0), (ocr_text, 1.5),
+        (" ".join(lb.name for lb in signals.visual.labels) if signals.visual else "", 1.0),
+    ])
+    payload = {
+        "video_id": video.video_id,
+        "sha256": video.sha256,
+        "source": video.source,
+        "url": Path(rendition.video_path).resolve().as_uri(),
+        "rendition_path": rendition.video_path,
+        "duration_s": round(video.info.duration_s, 3),
+        "size_bytes": video.size_bytes,
+        "width": video.info.width,
+        "height": video.info.height,
+        "language": transcript.language or None,
+        "has_speech": bool(transcript.text),
+        "title": description.title,
+        "description": description.description,
+        "tags": list(description.tags),
+        "genres": list(description.genres),
+        "moods": list(description.moods),
+        "transcript": transcript.text,
+        "segments": [[s.start, s.end, s.text] for s in transcript.segments],
+        "ocr_text": ocr_text,
+        "visual_labels": [lb.as_dict() for lb in signals.visual.labels] if signals.visual else [],
+        "visual_words": [lb.as_dict() for lb in signals.visual.words] if signals.visual else [],
+        "audio_labels": [lb.as_dict() for lb in signals.audio.labels] if signals.audio else [],
+        "nsfw_score": signals.nsfw_score,
+        "models": dict(stage_versions),
+        "pipeline_fingerprint": pipeline_fingerprint(stage_versions),
+        "describer": description.describer,
+        "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "status": "ok",
+    }
+    return VideoPoint(video.video_id, payload, dense, sparse)
+
+
+def transcript_chunks(text: str, words_per_chunk: int = 150, max_chunks: int = 4) -> list[str]:
+    words = text.split()
+    return [" ".join(words[i:i + words_per_chunk])
+            for i in range(0, min(len(words), words_per_chunk * max_chunks), words_per_chunk)]
+
+
+def spread(items: tuple[str, ...] | list[str], count: int) -> list[str]:
+    """At most `count` items evenly spread over the sequence, first and last included."""
+    items = list(items)
+    if len(items) <= count:
+        return items
+    idx = np.linspace(0, len(items) - 1, count).round().astype(int)
+    return [items[i] for i in dict.fromkeys(idx.tolist())]
+
+
+def mean_brightness(frame_paths: list[str]) -> float:
+    from PIL import Image
+
+    values = []
+    for p in frame_paths:
+        with Image.open(p) as img:
+            values.append(float(np.asarray(img.convert("L").resize((64, 36))).mean()) / 255.0)
+    return round(float(np.mean(values)), 3) if values else 0.0

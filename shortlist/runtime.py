@@ -1,0 +1,100 @@
+"""The composition root for one process: builds stores and models from settings, on first use.
+
+Tasks receive settings (small, picklable) and ask this module for the heavy parts, so
+a model is loaded once per process and per device, never at import time.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+from shortlist.describe import Describer, LocalDescriber
+from shortlist.gpu import GpuSlots
+from shortlist.models.asr import FasterWhisperTranscriber, OpenAIWhisperTranscriber, Transcriber
+from shortlist.models.audio import AudioTagger
+from shortlist.models.ocr import TextReader
+from shortlist.models.safety import SafetyScorer
+from shortlist.models.text_embedding import MiniLMEmbedder, TextEmbedder
+from shortlist.models.vision import FrameTagger
+from shortlist.settings import Settings
+from shortlist.store.qdrant_store import VideoStore
+
+
+class Components:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()  # builders may ask for other components
+        self._made: dict[tuple[str, str], Any] = {}
+
+    def _once(self, key: str, device: str, build) -> Any:
+        with self._lock:
+            if (key, device) not in self._made:
+                self._made[(key, device)] = build()
+            return self._made[(key, device)]
+
+    def store(self) -> VideoStore:
+        s = self.settings
+        return self._once("store", "", lambda: VideoStore(
+            path=None if s.qdrant_url else s.qdrant_path, url=s.qdrant_url,
+            api_key=s.qdrant_api_key, collection=s.collection))
+
+    def gpu_slots(self) -> GpuSlots:
+        return self._once("gpu", "", lambda: GpuSlots(self.settings.gpu_count,
+                                                      self.settings.data_dir / "gpu-locks"))
+
+    def transcriber(self, device: str = "cpu") -> Transcriber:
+        s = self.settings
+        if s.asr_backend == "faster-whisper":
+            dev, compute = ("cuda", s.asr_compute_type) if device.startswith("cuda") \
+                else ("cpu", "int8")
+            return self._once("asr", device, lambda: FasterWhisperTranscriber(
+                s.asr_model, device=dev, compute_type=compute, threads=s.model_threads))
+        if s.asr_backend == "openai-whisper":
+            return self._once("asr", device, lambda: OpenAIWhisperTranscriber(
+                s.asr_model, device=device))
+        raise ValueError(f"unknown asr_backend {s.asr_backend!r}: faster-whisper or openai-whisper")
+
+    def frame_tagger(self, device: str = "cpu") -> FrameTagger:
+        return self._once("vision", device, lambda: FrameTagger(
+            device=device, threads=self.settings.model_threads))
+
+    def audio_tagger(self) -> AudioTagger:
+        return self._once("audio", "", lambda: AudioTagger(
+            self.settings.data_dir / "models", threads=self.settings.model_threads))
+
+    def text_reader(self) -> TextReader:
+        return self._once("ocr", "", lambda: TextReader(threads=self.settings.model_threads))
+
+    def safety(self) -> SafetyScorer:
+        return self._once("safety", "", SafetyScorer)
+
+    def embedder(self) -> TextEmbedder:
+        return self._once("embed", "", lambda: MiniLMEmbedder(threads=self.settings.model_threads))
+
+    def describer(self) -> Describer:
+        if self.settings.describer == "local":
+            return self._once("describe", "", lambda: LocalDescriber(self.embedder()))
+        raise ValueError(f"describer {self.settings.describer!r} is not available in this "
+                         "build: use 'local'")
+
+    def stage_versions(self) -> dict[str, str]:
+        """What each stage's output depends on; part of every cache key and stored per video."""
+        s = self.settings
+        return {
+            "transcode": f"ffmpeg:{s.rendition_size}px:{s.rendition_fps}fps:{s.x264_preset}",
+            "asr": f"{s.asr_backend}:{s.asr_model}",
+            "visual": f"{FrameTagger.name}:{FrameTagger.version}:{s.max_tag_frames}f",
+            "audio": f"{AudioTagger.name}:{AudioTagger.version}",
+            "ocr": f"{TextReader.name}:{TextReader.version}:{s.ocr_frames}f",
+            "safety": f"{SafetyScorer.name}:{SafetyScorer.version}",
+            "describe": f"{s.describer}:{LocalDescriber.version}",
+            "embed": f"{MiniLMEmbedder.name}:{MiniLMEmbedder.version}:doc-1",
+        }
+
+
+@functools.lru_cache(maxsize=4)
+def components_for(settings: Settings) -> Components:
+    """One Components per settings value in this process (the store admits one client)."""
+    return Components(settings)

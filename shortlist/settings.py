@@ -1,0 +1,117 @@
+"""One settings object, read once from a profile file and SHORTLIST_* environment variables.
+
+Precedence, lowest first: defaults in this class, config/<profile>.toml, environment.
+The profile is chosen by SHORTLIST_PROFILE (default "default").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+def default_data_dir() -> Path:
+    """The user's data folder, as XDG describes it."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "shortlist"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    # Store: embedded folder under data_dir unless qdrant_url names a server.
+    qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+    collection: str = "videos"
+    # Speech: "faster-whisper" (weights shipped in a package) or "openai-whisper".
+    asr_backend: str = "faster-whisper"
+    asr_model: str = "tiny.en"
+    asr_compute_type: str = "int8"
+    # Describer: "local" (offline models) or "gemini" (Vertex AI, later).
+    describer: str = "local"
+    # Hardware: "cpu" or "cuda"; gpu_count devices are handed out to GPU-tagged tasks.
+    device: str = "cpu"
+    gpu_count: int = 0
+    # How many videos the flow works on at once, and threads each model may use.
+    max_parallel_videos: int = 2
+    model_threads: int = 1
+    # Frame budget: taggers see at most this many of the 1 fps frames; OCR reads fewer.
+    max_tag_frames: int = 24
+    ocr_frames: int = 2
+    # Transcode: rendition edge in pixels, frames per second, x264 preset.
+    rendition_size: int = 1024
+    rendition_fps: int = 1
+    x264_preset: str = "veryfast"
+    # Retry policy for transient faults (downloads, store writes).
+    retries: int = 2
+    retry_delay_s: float = 2.0
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def downloads_dir(self) -> Path:
+        return self.data_dir / "downloads"
+
+    @property
+    def results_dir(self) -> Path:
+        """Where Prefect persists task results, so caching works across runs."""
+        return self.data_dir / "prefect-results"
+
+    @property
+    def run_log_path(self) -> Path:
+        return self.data_dir / "runs.csv"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, profile: str | None = None) -> Settings:
+        """Build settings from the profile file and the environment; unknown keys are errors."""
+        env = os.environ if env is None else env
+        profile = profile or env.get("SHORTLIST_PROFILE", "default")
+        values: dict[str, Any] = {}
+        profile_path = CONFIG_DIR / f"{profile}.toml"
+        if profile_path.exists():
+            values.update(tomllib.loads(profile_path.read_text()).get("shortlist", {}))
+        elif profile != "default":
+            raise ValueError(f"unknown settings profile {profile!r}: no file {profile_path}")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for name in fields:
+            key = f"SHORTLIST_{name.upper()}"
+            if key in env:
+                values[name] = env[key]
+        # The conventional Qdrant variables work too.
+        if "QDRANT_URL" in env and "SHORTLIST_QDRANT_URL" not in env:
+            values["qdrant_url"] = env["QDRANT_URL"]
+        if "QDRANT_API_KEY" in env and "SHORTLIST_QDRANT_API_KEY" not in env:
+            values["qdrant_api_key"] = env["QDRANT_API_KEY"]
+        unknown = set(values) - set(fields)
+        if unknown:
+            raise ValueError(f"unknown settings in profile {profile!r}: {sorted(unknown)}")
+        return cls(**{k: _coerce(fields[k].type, v) for k, v in values.items()})
+
+
+def _coerce(type_name: Any, value: Any) -> Any:
+    if value == "" and "None" in str(type_name):
+        return None
+    text = str(type_name)
+    if text.startswith("Path"):
+        return Path(value).expanduser()
+    if text == "int":
+        return int(value)
+    if text == "float":
+        return float(value)
+    return value

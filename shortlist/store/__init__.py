@@ -1,0 +1,1 @@
+"""The Qdrant collection: schema, deterministic ids, writes and reads."""

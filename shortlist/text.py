@@ -1,0 +1,68 @@
+"""Word handling shared by the describer, the sparse vectors and search: tokens and keywords."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before
+being below between both but by can could did do does doing down during each few for from
+further had has have having he her here hers herself him himself his how i if in into is it
+its itself just me more most my myself no nor not now of off on once only or other our ours
+ourselves out over own same she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself yourselves
+i'm it's don't that's there's can't won't isn't let's we're they're you're i've i'll uh um
+oh okay yeah hi hello get got go going like one two thing things really well know say said
+make made way much many even still us
+""".split())
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens with stop words removed; keeps digits and non-ASCII letters."""
+    out = []
+    for w in _WORD.findall(text.lower()):
+        w = w.replace("’", "'")
+        if w in STOPWORDS or len(w) < 2:
+            continue
+        out.append(_stem(w))
+    return out
+
+
+def _stem(word: str) -> str:
+    """A light plural stemmer, so 'cats' finds 'cat' without a stemming library."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def keywords(text: str, limit: int = 6) -> list[str]:
+    """The most frequent content words of a text, longest first on ties."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) >= 4]
+    counts = Counter(words)
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], -len(kv[0]), kv[0]))
+    return [w for w, _ in ranked[:limit]]
+
+
+def token_id(token: str) -> int:
+    """A stable 31-bit index for a token: the sparse vector's dimension."""
+    return zlib.crc32(token.encode("utf-8")) & 0x7FFFFFFF
+
+
+def sparse_weights(weighted_texts: Iterable[tuple[str, float]]) -> dict[int, float]:
+    """Term weights (log-scaled, field-weighted) keyed by token id; IDF is applied by Qdrant."""
+    import math
+
+    raw: Counter[str] = Counter()
+    for text, weight in weighted_texts:
+        for tok in tokens(text):
+            raw[tok] += weight
+    return {token_id(t): round(1.0 + math.log(c), 4) if c >= 1 else round(c, 4)
+            for t, c in raw.items()}
