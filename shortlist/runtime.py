@@ -6,7 +6,6 @@ a model is loaded once per process and per device, never at import time.
 
 from __future__ import annotations
 
-import functools
 import threading
 from typing import Any
 
@@ -94,7 +93,28 @@ class Components:
         }
 
 
-@functools.lru_cache(maxsize=4)
+    def close(self) -> None:
+        with self._lock:
+            store = self._made.get(("store", ""))
+            if store is not None:
+                store.close()
+
+
+_built: dict[Settings, Components] = {}
+_built_lock = threading.Lock()
+
+
 def components_for(settings: Settings) -> Components:
-    """One Components per settings value in this process (the store admits one client)."""
-    return Components(settings)
+    """One Components per settings value in this process (the embedded store admits one client)."""
+    with _built_lock:
+        if settings not in _built:
+            _built[settings] = Components(settings)
+        return _built[settings]
+
+
+def close_all() -> None:
+    """Release stores (the embedded one holds a folder lock) before the process exits."""
+    with _built_lock:
+        for comps in _built.values():
+            comps.close()
+        _built.clear()

@@ -1,4 +1,4 @@
-"""Ids derived from content, so the same bytes ingested twice (or from two sources) are one point."""
+"""Ids derived from content: the same bytes ingested twice, or from two sources, are one point."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Prefect flows: ingest (sources in, catalogue out)."""

@@ -1,0 +1,159 @@
+"""The ingest flow: expand sources, run each video through the stages, report.
+
+Videos run concurrently (bounded by the task runner's workers); inside one video
+the stages run in order, each a cached, retried task. A failed video is reported
+and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from shortlist.errors import ShortlistError
+from shortlist.failures import FailureLog
+from shortlist.pipeline import pipeline_fingerprint
+from shortlist.report import RunSummary, VideoReport
+from shortlist.runlog import append_run
+from shortlist.runtime import components_for
+from shortlist.settings import Settings
+from shortlist.signals import Signals
+from shortlist.sources import LocalVideo
+from shortlist.store.ids import content_hash
+from tasks import stages
+
+OPTIONAL_STAGES = ("tag-audio", "read-text", "score-safety")
+
+
+@task(name="ingest-video")
+def ingest_video(video: LocalVideo, settings: Settings) -> VideoReport:
+    """All stages for one video. Optional stages may fail without failing the video."""
+    comps = components_for(settings)
+    versions = comps.stage_versions()
+    timings: dict[str, float] = {}
+    warnings: list[str] = []
+
+    def timed(name, fn, *args, optional=False, **kwargs):
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if not optional:
+                raise
+            warnings.append(f"{name}: {_reason(exc)}")
+            return None
+        finally:
+            timings[name] = time.perf_counter() - start
+
+    vf = None
+    try:
+        vf = timed("identify", stages.identify, video)
+        sha = vf.sha256
+        t_ver = versions["transcode"]
+        rendition = timed("transcode", stages.transcode, vf, sha, t_ver, settings)
+        keyed = {"sha256": sha, "settings": settings}
+        transcript = timed("transcribe", stages.transcribe, rendition,
+                           version=f"{t_ver}|{versions['asr']}", **keyed)
+        visual = timed("tag-frames", stages.tag_frames, rendition,
+                       version=f"{t_ver}|{versions['visual']}", **keyed)
+        audio = timed("tag-audio", stages.tag_audio, rendition, optional=True,
+                      version=f"{t_ver}|{versions['audio']}", **keyed)
+        ocr = timed("read-text", stages.read_text, rendition, optional=True,
+                    version=f"{t_ver}|{versions['ocr']}", **keyed)
+        nsfw = timed("score-safety", stages.score_safety, rendition, optional=True,
+                     version=f"{t_ver}|{versions['safety']}", **keyed)
+        signals = Signals(vf.info.duration_s, transcript, visual, audio, tuple(ocr or ()), nsfw)
+        upstream = "|".join(versions[k] for k in
+                            ("transcode", "asr", "visual", "audio", "ocr", "safety"))
+        description = timed("describe", stages.describe, signals,
+                            version=f"{upstream}|{versions['describe']}", **keyed)
+        point = timed("embed", stages.embed, vf, rendition, signals, description, settings)
+        if warnings:
+            point.payload["warnings"] = warnings
+        timed("upsert", stages.upsert, point, settings)
+        FailureLog(settings.data_dir / "failures.json").clear(video.source)
+        return VideoReport(video.source, "ok", vf.video_id, vf.info.duration_s,
+                           description.title, "", timings, tuple(warnings))
+    except Exception as exc:
+        reason = _reason(exc)
+        sha = vf.sha256 if vf else _safe_hash(video.path)
+        FailureLog(settings.data_dir / "failures.json").record(
+            video.source, sha, pipeline_fingerprint(versions), reason)
+        return VideoReport(video.source, "failed", vf.video_id if vf else None,
+                           vf.info.duration_s if vf else 0.0, "", reason, timings,
+                           tuple(warnings))
+
+
+@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=2))
+def ingest(sources: list[str], profile: str | None = None,
+           prior: list[VideoReport] | None = None) -> RunSummary:
+    """Ingest videos from paths, folders, http(s) URLs and s3:// keys into the catalogue.
+
+    `prior` carries reports the caller settled before the run (unchanged videos), so
+    the summary covers everything that was asked for.
+    """
+    settings = Settings.load(profile=profile)
+    logger = get_run_logger()
+    started = time.perf_counter()
+    reports: list[VideoReport] = list(prior or ())
+    videos: list[LocalVideo] = []
+    for source in sources:
+        try:
+            videos += stages.fetch_source(source, settings)
+        except Exception as exc:
+            reports.append(VideoReport(source, "failed", error=_reason(exc)))
+    logger.info("%d videos from %d sources", len(videos), len(sources))
+
+    progress = create_progress_artifact(0.0, description="videos processed")
+    futures = [ingest_video.submit(v, settings) for v in videos]
+    for done, fut in enumerate(futures, start=1):
+        report = fut.result()
+        reports.append(report)
+        _print_progress(done, len(futures), report)
+        update_progress_artifact(progress, 100.0 * done / max(1, len(futures)))
+        if report.status == "failed":
+            logger.warning("failed %s: %s", report.source, report.error)
+    if not futures:
+        update_progress_artifact(progress, 100.0)
+
+    summary = RunSummary(tuple(reports), time.perf_counter() - started)
+    create_table_artifact(
+        key="ingest-videos", description="per video: status, duration, seconds per stage, error",
+        table=[{**r.row(), "stage_seconds": ", ".join(f"{k}={v:.2f}" for k, v in
+                                                      r.stage_seconds.items())}
+               for r in summary.reports])
+    create_markdown_artifact(key="ingest-summary", markdown=summary.markdown(),
+                             description="videos, minutes of video, realtime factor, failures")
+    append_run(settings.run_log_path, summary, run_name="ingest")
+    logger.info(summary.text())
+    return summary
+
+
+def _print_progress(done: int, total: int, report: VideoReport) -> None:
+    seconds = sum(report.stage_seconds.values())
+    detail = report.title if report.status == "ok" else report.error
+    print(f"[{done}/{total}] {report.status:6} {report.source}  {detail[:70]}  ({seconds:.1f} s)",
+          flush=True)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ShortlistError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"[:400]
+
+
+def _safe_hash(path: str) -> str:
+    try:
+        from pathlib import Path
+
+        return content_hash(Path(path))
+    except OSError:
+        return ""

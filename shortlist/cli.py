@@ -1,0 +1,190 @@
+"""The `shortlist` command: maps sub-commands to library functions.
+
+Exit status: 0 success, 1 some work failed (or an id was not found), 2 usage error.
+Each command imports only what it needs, so the quick ones start quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from shortlist.errors import NotFound, ShortlistError
+from shortlist.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.load()
+    except ValueError as exc:
+        print(f"shortlist: bad settings: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return args.handler(args, settings)
+    except NotFound as exc:
+        print(f"shortlist: {exc}", file=sys.stderr)
+        return 1
+    except ShortlistError as exc:
+        print(f"shortlist: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"shortlist: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("shortlist: interrupted; finished videos are kept", file=sys.stderr)
+        return 130
+    finally:
+        from shortlist.runtime import close_all
+
+        close_all()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="shortlist", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command")
+
+    c = sub.add_parser("ingest", help="ingest videos from files, folders, URLs or s3:// keys")
+    c.add_argument("sources", nargs="+", metavar="SOURCE")
+    c.set_defaults(handler=cmd_ingest)
+
+    c = sub.add_parser("list", help="list the catalogue")
+    c.add_argument("--json", action="store_true")
+    c.add_argument("--failed", action="store_true", help="list the files that failed instead")
+    c.set_defaults(handler=cmd_list)
+
+    c = sub.add_parser("show", help="everything known about one video")
+    c.add_argument("video_id", metavar="VIDEO_ID")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=cmd_show)
+
+    c = sub.add_parser("search", help="search videos by meaning and keywords")
+    c.add_argument("query", metavar="QUERY")
+    c.add_argument("--limit", type=_positive_int, default=10)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=cmd_search)
+    return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    from shortlist.failures import FailureLog
+    from shortlist.ingest_plan import plan_ingest
+    from shortlist.pipeline import pipeline_fingerprint
+    from shortlist.report import RunSummary
+    from shortlist.runtime import components_for
+
+    started = time.perf_counter()
+    comps = components_for(settings)
+    plan = plan_ingest(list(args.sources), comps.store(),
+                       FailureLog(settings.data_dir / "failures.json"),
+                       pipeline_fingerprint(comps.stage_versions()), settings.downloads_dir)
+    if not plan.pending:
+        summary = RunSummary(plan.settled, time.perf_counter() - started)
+        print(summary.text())
+        return summary.exit_code
+    print(f"ingesting {len(plan.pending)} sources ({len(plan.settled)} already settled)…",
+          flush=True)
+    # Prefect reads these at import: keep task results (the cross-run cache) in the data dir.
+    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(settings.results_dir))
+    # The terminal gets one line per video; failures are in the summary, full logs in the UI.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.ingest import ingest
+
+    flow = ingest.with_options(task_runner=_task_runner(settings.max_parallel_videos))
+    summary = flow(sources=list(plan.pending), prior=list(plan.settled))
+    summary = RunSummary(summary.reports, time.perf_counter() - started)
+    print(summary.text())
+    return summary.exit_code
+
+
+def _task_runner(workers: int):
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=max(1, workers))
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    if args.failed:
+        from shortlist.failures import FailureLog
+
+        rows = FailureLog(settings.data_dir / "failures.json").all()
+        if args.json:
+            print(json.dumps(rows, indent=1, ensure_ascii=False))
+        for r in [] if args.json else rows:
+            print(f"{r['source']}\t{r['error']}")
+        return 0
+    from shortlist.runtime import components_for
+
+    fields = ("video_id", "source", "title", "duration_s", "tags")
+    rows = [{k: p.get(k) for k in fields} for p in components_for(settings).store().scroll()]
+    rows.sort(key=lambda r: str(r["source"]))
+    if args.json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        return 0
+    for r in rows:
+        print(f"{r['video_id']}  {r['duration_s']:7.1f}s  {r['title'][:50]:50}  "
+              f"{', '.join(r['tags'][:5])}")
+    if not rows:
+        print("the catalogue is empty: run `shortlist ingest PATH` first", file=sys.stderr)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from shortlist.runtime import components_for
+
+    record = components_for(settings).store().get(args.video_id)
+    if record is None:
+        raise NotFound(f"no video with id {args.video_id!r} (see `shortlist list`)")
+    if args.json:
+        print(json.dumps(record, indent=1, ensure_ascii=False))
+        return 0
+    for key in ("video_id", "title", "source", "url", "duration_s", "language", "genres",
+                "tags", "moods", "description", "transcript", "ocr_text", "nsfw_score",
+                "ingested_at"):
+        value = record.get(key)
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        print(f"{key:>12}: {value}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from shortlist.recommend.search import result_record, search
+    from shortlist.runtime import components_for
+
+    comps = components_for(settings)
+    hits = search(comps.store(), comps.embedder(), args.query, limit=args.limit)
+    records = [result_record(h) for h in hits]
+    if args.json:
+        print(json.dumps(records, indent=1, ensure_ascii=False))
+        return 0
+    if not records:
+        print("no results (is the catalogue empty? see `shortlist list`)", file=sys.stderr)
+    for i, r in enumerate(records, start=1):
+        print(f"{i:2}. {r['score']:.3f}  {r['video_id']}  {r['title'][:60]}\n"
+              f"    {', '.join(r['genres'])} | {', '.join(r['tags'][:6])}\n    {r['source']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reading the catalogue: search now; similar videos and per-user recommendations next."""
