@@ -60,12 +60,13 @@ def ingest_video(video: LocalVideo, settings: Settings) -> VideoReport:
         t_ver = versions["transcode"]
         rendition = timed("transcode", stages.transcode, vf, sha, t_ver, settings)
         keyed = {"sha256": sha, "settings": settings}
-        transcript = timed("transcribe", stages.transcribe, rendition,
-                           version=f"{t_ver}|{versions['asr']}", **keyed)
-        visual = timed("tag-frames", stages.tag_frames, rendition,
-                       version=f"{t_ver}|{versions['visual']}", **keyed)
         audio = timed("tag-audio", stages.tag_audio, rendition, optional=True,
                       version=f"{t_ver}|{versions['audio']}", **keyed)
+        # Whisper runs only where the audio tagger heard speech.
+        transcript = timed("transcribe", stages.transcribe, rendition, audio,
+                           version=f"{t_ver}|{versions['audio']}|{versions['asr']}", **keyed)
+        visual = timed("tag-frames", stages.tag_frames, rendition,
+                       version=f"{t_ver}|{versions['visual']}", **keyed)
         ocr = timed("read-text", stages.read_text, rendition, optional=True,
                     version=f"{t_ver}|{versions['ocr']}", **keyed)
         nsfw = timed("score-safety", stages.score_safety, rendition, optional=True,

@@ -17,7 +17,7 @@ from shortlist.describe import Describer
 from shortlist.media.probe import MediaInfo, probe
 from shortlist.media.transcode import Rendition, TranscodeOptions, transcode
 from shortlist.models.asr import EMPTY, Transcriber, Transcript
-from shortlist.models.audio import AudioTagger
+from shortlist.models.audio import SPEECH_CLASSES, AudioTagger
 from shortlist.models.ocr import TextReader, pick_text_frames
 from shortlist.models.safety import SafetyScorer
 from shortlist.models.text_embedding import TextEmbedder
@@ -66,6 +66,23 @@ def transcribe(rendition: Rendition, transcriber: Transcriber) -> Transcript:
     return transcriber.transcribe(Path(rendition.audio_path))
 
 
+def transcribe_if_speech(rendition: Rendition, audio: AudioSignals | None,
+                         transcriber: Transcriber) -> Transcript:
+    """Skip Whisper when the audio tagger heard no speech at all (music, silence, noise).
+
+    Whisper costs more than every other stage together on short clips, and on music it
+    mostly hallucinates lyrics-like text; YAMNet's speech classes are a cheap gate.
+    """
+    if audio is not None and not has_speech(audio):
+        return EMPTY
+    return transcribe(rendition, transcriber)
+
+
+def has_speech(audio: AudioSignals) -> bool:
+    speech = max((lb.score for lb in audio.labels if lb.name in SPEECH_CLASSES), default=0.0)
+    return audio.speech_ratio >= 0.05 or speech >= 0.1
+
+
 def tag_visual(rendition: Rendition, tagger: FrameTagger, max_frames: int) -> VisualSignals:
     frames = spread(rendition.frame_paths, max_frames)
     tags = tagger.tag(frames)
@@ -91,7 +108,7 @@ def read_on_screen_text(rendition: Rendition, reader: TextReader, count: int) ->
     return tuple(reader.read(pick_text_frames(rendition.frame_paths, count)))
 
 
-def score_safety(rendition: Rendition, scorer: SafetyScorer, max_frames: int = 8) -> float:
+def score_safety(rendition: Rendition, scorer: SafetyScorer, max_frames: int = 4) -> float:
     return scorer.score(spread(rendition.frame_paths, max_frames))
 
 

@@ -43,8 +43,8 @@ class Settings:
     max_parallel_videos: int = 2
     model_threads: int = 1
     # Frame budget: taggers see at most this many of the 1 fps frames; OCR reads fewer.
-    max_tag_frames: int = 24
-    ocr_frames: int = 2
+    max_tag_frames: int = 16
+    ocr_frames: int = 1
     # Transcode: rendition edge in pixels, frames per second, x264 preset.
     rendition_size: int = 1024
     rendition_fps: int = 1

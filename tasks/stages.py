@@ -23,9 +23,7 @@ from shortlist.sources import LocalVideo, expand_source
 from shortlist.store.qdrant_store import VideoPoint
 
 # Bulky or path-like arguments that must not change the cache key.
-_NOT_KEYED = ("settings", "video", "rendition", "signals", "point")
-STAGE_CACHE = (INPUTS - _NOT_KEYED[0] - _NOT_KEYED[1] - _NOT_KEYED[2] - _NOT_KEYED[3]
-               - _NOT_KEYED[4]) + TASK_SOURCE
+STAGE_CACHE = (INPUTS - "settings" - "video" - "rendition" - "signals" - "audio") + TASK_SOURCE
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -62,10 +60,12 @@ def transcode(video: pipeline.VideoFile, sha256: str, version: str,
 
 
 @task(name="transcribe", tags=["gpu"], retries=1, **CACHED)
-def transcribe(rendition: Rendition, sha256: str, version: str, settings: Settings) -> Transcript:
+def transcribe(rendition: Rendition, audio: AudioSignals | None, sha256: str, version: str,
+               settings: Settings) -> Transcript:
     comps = components_for(settings)
     with comps.gpu_slots().acquire() as gpu:
-        return pipeline.transcribe(rendition, comps.transcriber(device_name(gpu)))
+        return pipeline.transcribe_if_speech(rendition, audio,
+                                             comps.transcriber(device_name(gpu)))
 
 
 @task(name="tag-frames", tags=["gpu"], retries=1, **CACHED)

@@ -95,7 +95,7 @@ def build_command(
     s, fs = options.size, options.frame_size
     # Frames for the models keep the picture's own shape (no padding bars to mislabel).
     graph = (
-        f"[0:v]fps={options.fps}:round=down,setsar=1,split=2[a][b];"
+        f"[0:v]fps={options.fps},setsar=1,split=2[a][b];"
         f"[a]scale={s}:{s}:force_original_aspect_ratio=decrease:flags=bilinear,"
         f"pad={s}:{s}:(ow-iw)/2:(oh-ih)/2,format=yuv420p[r];"
         f"[b]scale={fs}:{fs}:force_original_aspect_ratio=decrease:flags=area[fr]"

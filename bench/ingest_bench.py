@@ -1,0 +1,130 @@
+"""Ingest throughput on this machine: the floor (each stage alone), the full CLI run, the rerun.
+
+  python bench/ingest_bench.py [CORPUS_DIR] [--out bench/results]
+
+Writes OUT/ingest.json and OUT/ingest.md. Figures are seconds of video per wall
+second ("× realtime"); the pipeline's ratio to the floor is what orchestration costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def measure_floor(corpus: Path, data_dir: Path) -> dict:
+    """Each stage's own work, one video at a time, models loaded beforehand."""
+    from shortlist import pipeline as P
+    from shortlist.runtime import components_for
+    from shortlist.settings import Settings
+    from shortlist.signals import Signals
+    from shortlist.sources import LocalVideo, walk_videos
+
+    settings = Settings.load().replace(data_dir=data_dir)
+    c = components_for(settings)
+    # Load every model once, outside the timings (the pipeline pays this once per process too).
+    t0 = time.perf_counter()
+    for load in (c.transcriber, c.frame_tagger, c.audio_tagger, c.text_reader, c.safety):
+        load()
+    c.describer().describe(Signals(1.0, None, None, None))
+    load_s = time.perf_counter() - t0
+    stages: dict[str, float] = {}
+
+    def timed(name, fn, *a):
+        t = time.perf_counter()
+        out = fn(*a)
+        stages[name] = stages.get(name, 0.0) + time.perf_counter() - t
+        return out
+
+    video_s = 0.0
+    for path in walk_videos(corpus):
+        v = timed("identify", P.identify, LocalVideo(str(path), str(path)))
+        video_s += v.info.duration_s
+        r = timed("transcode", P.transcode_video, v, settings)
+        au = timed("tag-audio", P.tag_audio, r, c.audio_tagger())
+        tr = timed("transcribe", P.transcribe_if_speech, r, au, c.transcriber())
+        vis = timed("tag-frames", P.tag_visual, r, c.frame_tagger(), settings.max_tag_frames)
+        ocr = timed("read-text", P.read_on_screen_text, r, c.text_reader(), settings.ocr_frames)
+        nsfw = timed("score-safety", P.score_safety, r, c.safety())
+        sig = Signals(v.info.duration_s, tr, vis, au, ocr, nsfw)
+        d = timed("describe", P.describe, sig, c.describer())
+        pt = timed("embed", P.build_point, v, r, sig, d, c.embedder(), c.stage_versions())
+        timed("upsert", c.store().upsert, [pt])
+    c.close()
+    total = sum(stages.values())
+    return {"video_seconds": round(video_s, 1), "model_load_s": round(load_s, 2),
+            "stage_seconds": {k: round(s, 2) for k, s in stages.items()},
+            "stage_realtime_x": {k: round(video_s / s, 1) for k, s in stages.items() if s > 0},
+            "sum_s": round(total, 2), "floor_realtime_x": round(video_s / total, 2)}
+
+
+def measure_cli(corpus: Path, data_dir: Path) -> dict:
+    env = {**os.environ, "SHORTLIST_DATA_DIR": str(data_dir)}
+    cmd = [sys.executable, "-m", "shortlist.cli", "ingest", str(corpus)]
+    runs = []
+    for _ in range(2):
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+        runs.append(time.perf_counter() - t)
+        if proc.returncode != 0:
+            raise SystemExit(f"ingest failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"first_run_s": round(runs[0], 2), "rerun_s": round(runs[1], 2),
+            "rerun_ratio": round(runs[1] / runs[0], 3), "peak_rss_mb": round(peak_kb / 1024)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus", nargs="?", default=str(ROOT / "samples" / "corpus"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    args = ap.parse_args()
+    corpus, out = Path(args.corpus), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        floor = measure_floor(corpus, Path(a))
+        cli = measure_cli(corpus, Path(b))
+    end_to_end_x = floor["video_seconds"] / cli["first_run_s"]
+    result = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "corpus": str(corpus), "floor": floor, "cli": cli,
+        "end_to_end_realtime_x": round(end_to_end_x, 2),
+        "pipeline_over_floor": round(cli["first_run_s"] / (floor["sum_s"] + floor["model_load_s"]),
+                                     2),
+    }
+    (out / "ingest.json").write_text(json.dumps(result, indent=1))
+    rows = "\n".join(
+        f"| {k} | {v} | {floor['stage_realtime_x'].get(k, '-')} |"
+        for k, v in floor["stage_seconds"].items())
+    (out / "ingest.md").write_text(f"""# Ingest benchmark ({result['machine']})
+
+Corpus: {floor['video_seconds']} s of video. Command: `make bench` (bench/ingest_bench.py).
+
+| stage (alone, sequential) | seconds | × realtime |
+|---|---|---|
+{rows}
+
+- Floor (sum of stages, one process, models preloaded; load {floor['model_load_s']} s):
+  {floor['floor_realtime_x']}× realtime
+- `shortlist ingest` end to end, cold process (Prefect start, model loads, videos in
+  parallel): {cli['first_run_s']} s = **{result['end_to_end_realtime_x']}× realtime**
+- Pipeline wall / (floor + model load): {result['pipeline_over_floor']}
+- Rerun of the same ingest: {cli['rerun_s']} s = {cli['rerun_ratio']:.1%} of the first run
+- Peak RSS of the ingest process: {cli['peak_rss_mb']} MB
+""")
+    print((out / "ingest.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

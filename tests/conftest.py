@@ -1,0 +1,87 @@
+"""Real media for the tests, made on the spot with ffmpeg and espeak-ng (cached per session)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+SPOKEN = ("Astronomers use telescopes to study distant galaxies and the planets "
+          "of our solar system.")
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-y", "-v", "error", *args], check=True)
+
+
+def speak(text: str, wav: Path) -> Path:
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(wav), text], check=True)
+    return wav
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory) -> dict[str, Path]:
+    """A small zoo of real files, good and bad, named by what they are."""
+    d = tmp_path_factory.mktemp("media")
+    speech = speak(SPOKEN, d / "speech.wav")
+    out = {
+        "speech": d / "speech clip.mp4",
+        "silent": d / "silent.mp4",
+        "vertical": d / "vertical.mp4",
+        "short": d / "half-second.mp4",
+        "unicode": d / "café vidéo ñ.mp4",
+        "caption": d / "caption.mp4",
+    }
+    ffmpeg("-f", "lavfi", "-i", "color=c=0x204060:s=320x240:r=15", "-i", str(speech),
+           "-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+           str(out["speech"]))
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=320x240:r=15:d=3", "-c:v", "libx264",
+           "-preset", "ultrafast", str(out["silent"]))
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=180x320:r=15:d=3", "-f", "lavfi", "-i",
+           "sine=f=440:d=3", "-shortest", "-c:v", "libx264", "-preset", "ultrafast",
+           "-c:a", "aac", str(out["vertical"]))
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=320x240:r=25:d=0.5", "-c:v", "libx264",
+           "-preset", "ultrafast", str(out["short"]))
+    ffmpeg("-f", "lavfi", "-i", "color=c=red:s=320x240:r=10:d=2", "-c:v", "libx264",
+           "-preset", "ultrafast", str(out["unicode"]))
+    ffmpeg("-f", "lavfi", "-i", "color=c=black:s=640x360:r=10:d=3", "-vf",
+           f"drawtext=fontfile={FONT}:text='PENGUIN PARADE':fontcolor=white:fontsize=56:"
+           "x=(w-text_w)/2:y=(h-text_h)/2", "-c:v", "libx264", "-preset", "ultrafast",
+           str(out["caption"]))
+    bad = d / "bad"
+    bad.mkdir()
+    out["empty"] = bad / "empty.mp4"
+    out["empty"].write_bytes(b"")
+    out["text"] = bad / "notes.mp4"
+    out["text"].write_text("this is not a video\n" * 20)
+    out["corrupt"] = bad / "corrupt.mp4"
+    out["corrupt"].write_bytes(out["speech"].read_bytes()[:4000])
+    return out
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The sample corpus (built by `make corpus`; built here if missing)."""
+    path = ROOT / "samples" / "corpus"
+    if not (path / "manifest.json").exists():
+        subprocess.run([sys.executable, str(ROOT / "samples" / "build.py"), str(path)],
+                       check=True)
+    return path
+
+
+def run_cli(*args: str, data_dir: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SHORTLIST_DATA_DIR": str(data_dir)}
+    return subprocess.run([sys.executable, "-m", "shortlist.cli", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def cli_json(*args: str, data_dir: Path):
+    proc = run_cli(*args, "--json", data_dir=data_dir)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)

@@ -1,0 +1,115 @@
+"""Settings, text handling, ids, GPU slots, the store: fast tests on real parts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shortlist.gpu import GpuSlots
+from shortlist.settings import Settings
+from shortlist.store.ids import point_id_for, video_id_for
+from shortlist.store.qdrant_store import VideoPoint, VideoStore
+from shortlist.text import sparse_weights, token_id, tokens
+
+
+def test_settings_read_environment_over_profile(tmp_path):
+    s = Settings.load(env={"SHORTLIST_DATA_DIR": str(tmp_path), "SHORTLIST_GPU_COUNT": "2",
+                           "QDRANT_URL": "http://localhost:6333"})
+    assert s.data_dir == tmp_path and s.gpu_count == 2
+    assert s.qdrant_url == "http://localhost:6333"
+    assert Settings.load(env={}, profile="gpu").device == "cuda"
+
+
+def test_unknown_profile_is_an_error():
+    with pytest.raises(ValueError, match="unknown settings profile"):
+        Settings.load(env={}, profile="nope")
+
+
+def test_tokens_drop_stop_words_and_fold_plurals():
+    assert tokens("The Cats and the dogs, café!") == ["cat", "dog", "café"]
+
+
+def test_sparse_weights_are_stable_and_field_weighted():
+    w = sparse_weights([("penguin", 2.0), ("penguin ice", 1.0)])
+    assert w[token_id("penguin")] > w[token_id("ice")]
+    assert token_id("penguin") == token_id("penguin")  # crc32: same in every process
+
+
+def test_ids_are_derived_from_content():
+    sha = "ab" * 32
+    assert video_id_for(sha) == "ab" * 8
+    assert point_id_for("abc") == point_id_for("abc") != point_id_for("abd")
+
+
+def test_gpu_slots_give_each_holder_its_own_device(tmp_path):
+    slots = GpuSlots(2, tmp_path)
+    holding: list[int] = []
+    peak = []
+    lock = threading.Lock()
+
+    def work():
+        with slots.acquire() as dev:
+            with lock:
+                assert dev not in holding
+                holding.append(dev)
+                peak.append(len(holding))
+            time.sleep(0.05)
+            with lock:
+                holding.remove(dev)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(peak) == 2
+
+
+def test_no_gpu_configured_means_cpu(tmp_path):
+    with GpuSlots(0, tmp_path).acquire() as dev:
+        assert dev is None
+
+
+def _point(vid: str, text_vec, words: str, title: str) -> VideoPoint:
+    return VideoPoint(vid, {"video_id": vid, "title": title},
+                      {"text": list(map(float, text_vec))}, sparse_weights([(words, 1.0)]))
+
+
+def test_store_upsert_is_idempotent_and_search_fuses_keywords(tmp_path):
+    store = VideoStore(path=tmp_path / "q")
+    rng = np.random.default_rng(1)
+    vecs = rng.normal(size=(3, 384))
+    store.upsert([_point("a", vecs[0], "zebra crossing", "A"),
+                  _point("b", vecs[1], "penguin parade", "B"),
+                  _point("c", vecs[2], "mountain lake", "C")])
+    store.upsert([_point("b", vecs[1], "penguin parade", "B again")])
+    assert store.count() == 3
+    assert store.get("b")["title"] == "B again"
+    # the dense part points at "a", the keyword at "b": both are found, keyword match ranks
+    from shortlist.text import token_id as tid
+    hits = store.hybrid_search(list(vecs[0]), {tid("penguin"): 1.0}, limit=3)
+    assert {h.video_id for h in hits[:2]} == {"a", "b"}
+    assert store.get("zzz") is None
+    store.close()
+
+
+def test_second_process_on_the_embedded_store_gets_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    store = VideoStore(path=tmp_path / "q")
+    store.count()
+    code = ("from pathlib import Path; from shortlist.store.qdrant_store import VideoStore\n"
+            f"VideoStore(path=Path({str(tmp_path / 'q')!r})).count()")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode != 0 and "in use by another Shortlist process" in proc.stderr
+    store.close()
+
+
+def test_data_dir_defaults_to_the_user_data_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert Settings.load(env={}).data_dir == Path(tmp_path) / "shortlist"

@@ -1,0 +1,120 @@
+"""Probing, recognising videos by content, and the one-pass transcode."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import wave
+from pathlib import Path
+
+import pytest
+
+from shortlist.errors import MediaError, SourceError
+from shortlist.media.probe import looks_like_video, probe
+from shortlist.media.transcode import TranscodeOptions, transcode
+from shortlist.sources import expand_source, walk_videos
+
+
+def stream_info(path: str) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_streams",
+                          "-count_frames", path], capture_output=True, text=True, check=True)
+    return {s["codec_type"]: s for s in json.loads(out.stdout)["streams"]}
+
+
+def test_probe_reads_a_real_video(media):
+    info = probe(media["speech"])
+    assert info.has_audio and info.width == 320 and info.height == 240
+    assert 3.0 < info.duration_s < 12.0
+
+
+def test_probe_sees_no_audio_in_a_silent_video(media):
+    assert probe(media["silent"]).has_audio is False
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("empty", "empty file"), ("text", "not a readable media file"),
+    ("corrupt", "not a readable media file"),
+])
+def test_probe_explains_bad_files(media, name, reason):
+    with pytest.raises(MediaError, match=reason):
+        probe(media[name])
+
+
+def test_probe_rejects_a_still_image(tmp_path):
+    png = tmp_path / "still.png"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=s=64x64:d=1",
+                    "-frames:v", "1", str(png)], check=True)
+    with pytest.raises(MediaError):
+        probe(png)
+
+
+def test_videos_are_recognised_by_content_not_only_name(media, tmp_path):
+    nameless = tmp_path / "clip_without_extension"
+    nameless.write_bytes(media["silent"].read_bytes())
+    note = tmp_path / "readme.txt"
+    note.write_text("hello")
+    assert looks_like_video(nameless)
+    assert not looks_like_video(note)
+    assert looks_like_video(media["text"])  # named .mp4: kept, so its failure is reported
+
+
+def test_folder_walk_is_recursive_and_content_based(media, tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "deep").write_bytes(media["silent"].read_bytes())
+    (tmp_path / "a" / "notes.txt").write_text("not a video")
+    found = walk_videos(tmp_path)
+    assert [p.name for p in found] == ["deep"]
+
+
+def test_missing_path_is_a_clear_source_error(tmp_path):
+    with pytest.raises(SourceError, match="no such file"):
+        expand_source(str(tmp_path / "nope.mp4"), tmp_path)
+
+
+def test_transcode_makes_rendition_audio_and_frames_in_one_pass(media, tmp_path):
+    info = probe(media["speech"])
+    r = transcode(media["speech"], info, tmp_path / "out", TranscodeOptions())
+    streams = stream_info(r.video_path)
+    v = streams["video"]
+    assert (v["width"], v["height"]) == (1024, 1024)
+    assert v["codec_name"] == "h264" and streams["audio"]["codec_name"] == "aac"
+    assert v["avg_frame_rate"] == "1/1"
+    # one model frame per second of video, give or take the last partial second
+    assert abs(len(r.frame_paths) - info.duration_s) <= 1.5
+    with wave.open(r.audio_path) as w:
+        assert (w.getframerate(), w.getnchannels()) == (16000, 1)
+        assert abs(w.getnframes() / 16000 - info.duration_s) < 0.5
+    assert not list(tmp_path.glob(".partial-*"))
+
+
+def test_vertical_video_is_padded_into_the_square(media, tmp_path):
+    r = transcode(media["vertical"], probe(media["vertical"]), tmp_path / "v", TranscodeOptions())
+    v = stream_info(r.video_path)["video"]
+    assert (v["width"], v["height"]) == (1024, 1024)
+    from PIL import Image
+
+    with Image.open(r.frame_paths[0]) as frame:  # model frames keep the picture's own shape
+        assert frame.height > frame.width
+
+
+def test_half_second_clip_still_yields_a_frame(media, tmp_path):
+    r = transcode(media["short"], probe(media["short"]), tmp_path / "s", TranscodeOptions())
+    assert len(r.frame_paths) >= 1 and r.audio_path is None
+
+
+def test_failed_transcode_leaves_no_partial_folder(media, tmp_path):
+    fake = probe(media["silent"])
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(media["silent"].read_bytes()[:2000])
+    with pytest.raises(MediaError):
+        transcode(broken, fake, tmp_path / "x", TranscodeOptions())
+    assert not (tmp_path / "x").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".partial")]
+
+
+def test_renditions_are_rewritten_whole(media, tmp_path):
+    out = tmp_path / "same"
+    first = transcode(media["silent"], probe(media["silent"]), out, TranscodeOptions())
+    second = transcode(media["silent"], probe(media["silent"]), out, TranscodeOptions())
+    assert first.frame_paths == second.frame_paths
+    assert Path(second.video_path).stat().st_size > 0
