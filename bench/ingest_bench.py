@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 def measure_floor(corpus: Path, data_dir: Path) -> dict:
     """Each stage's own work, one video at a time, models loaded beforehand."""
     from shortlist import pipeline as P
-    from shortlist.runtime import components_for
+    from shortlist.runtime import close_all, components_for
     from shortlist.settings import Settings
     from shortlist.signals import Signals
     from shortlist.sources import LocalVideo, walk_videos
@@ -61,7 +61,7 @@ def measure_floor(corpus: Path, data_dir: Path) -> dict:
         d = timed("describe", P.describe, sig, c.describer())
         pt = timed("embed", P.build_point, v, r, sig, d, c.embedder(), c.stage_versions())
         timed("upsert", c.store().upsert, [pt])
-    c.close()
+    close_all()
     total = sum(stages.values())
     return {"video_seconds": round(video_s, 1), "model_load_s": round(load_s, 2),
             "stage_seconds": {k: round(s, 2) for k, s in stages.items()},

@@ -34,10 +34,15 @@ class Components:
             return self._made[(key, device)]
 
     def store(self) -> VideoStore:
+        """Shared by every Components of this process that names the same store: the
+        embedded folder admits one client, even when other settings differ."""
         s = self.settings
-        return self._once("store", "", lambda: VideoStore(
-            path=None if s.qdrant_url else s.qdrant_path, url=s.qdrant_url,
-            api_key=s.qdrant_api_key, collection=s.collection))
+        key = (None if s.qdrant_url else s.qdrant_path, s.qdrant_url, s.collection)
+        with _built_lock:
+            if key not in _stores:
+                _stores[key] = VideoStore(path=key[0], url=s.qdrant_url,
+                                          api_key=s.qdrant_api_key, collection=s.collection)
+            return _stores[key]
 
     def gpu_slots(self) -> GpuSlots:
         return self._once("gpu", "", lambda: GpuSlots(self.settings.gpu_count,
@@ -93,14 +98,10 @@ class Components:
         }
 
 
-    def close(self) -> None:
-        with self._lock:
-            store = self._made.get(("store", ""))
-            if store is not None:
-                store.close()
 
 
 _built: dict[Settings, Components] = {}
+_stores: dict[tuple, VideoStore] = {}
 _built_lock = threading.Lock()
 
 
@@ -115,6 +116,7 @@ def components_for(settings: Settings) -> Components:
 def close_all() -> None:
     """Release stores (the embedded one holds a folder lock) before the process exits."""
     with _built_lock:
-        for comps in _built.values():
-            comps.close()
+        for store in _stores.values():
+            store.close()
+        _stores.clear()
         _built.clear()

@@ -1,0 +1,69 @@
+"""The offline models on real media: each must find what is really there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shortlist.media.probe import probe
+from shortlist.media.transcode import TranscodeOptions, transcode
+from shortlist.models.asr import FasterWhisperTranscriber
+from shortlist.models.audio import AudioTagger
+from shortlist.models.ocr import TextReader, pick_text_frames
+from shortlist.models.text_embedding import MiniLMEmbedder
+from shortlist.models.vision import FrameTagger
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def renditions(media, tmp_path_factory):
+    out = tmp_path_factory.mktemp("renditions")
+    return {name: transcode(media[name], probe(media[name]), out / name, TranscodeOptions())
+            for name in ("speech", "vertical", "caption", "silent")}
+
+
+def test_whisper_transcribes_spoken_words(renditions):
+    t = FasterWhisperTranscriber("tiny.en").transcribe(Path(renditions["speech"].audio_path))
+    text = t.text.lower()
+    assert t.language == "en"
+    assert "telescope" in text and "galax" in text
+    assert t.segments[0].start < t.segments[-1].end
+
+
+def test_audio_tagger_hears_speech_and_a_tone(renditions):
+    tagger = AudioTagger(Path(renditions["speech"].directory).parent / "models")
+    speech = tagger.tag(renditions["speech"].audio_path)
+    tone = tagger.tag(renditions["vertical"].audio_path)  # a 440 Hz sine
+    assert speech.labels[0].name in ("Speech", "Speech synthesizer", "Narration, monologue")
+    assert speech.speech_ratio > 0.5
+    assert tone.speech_ratio < 0.2
+    tonal = {"Sine wave", "Beep, bleep", "Dial tone", "Busy signal", "Tuning fork"}
+    assert tonal & {lb.name for lb in tone.labels}
+    assert speech.scores.shape == (521,)
+
+
+def test_ocr_reads_burnt_in_caption(renditions):
+    frames = pick_text_frames(renditions["caption"].frame_paths, 1)
+    lines = TextReader().read(frames)
+    assert "PENGUIN PARADE" in " ".join(lines).upper().replace("  ", " ")
+
+
+def test_frame_tagger_names_a_cat(corpus):
+    clip = corpus / "photo-chelsea.mp4"
+    r = transcode(clip, probe(clip), corpus.parent / ".cache" / "test-chelsea",
+                  TranscodeOptions())
+    tags = FrameTagger().tag(r.frame_paths)
+    assert "cat" in [w.name for w in tags.words[:3]]
+    assert tags.features.shape == (1280,)
+    assert abs(np.linalg.norm(tags.features) - 1.0) < 1e-4
+
+
+def test_text_embedding_puts_related_sentences_closer():
+    e = MiniLMEmbedder()
+    v = e.embed(["a kitten sleeping on a sofa", "a cat resting on a couch",
+                 "parliament passed the budget law"])
+    assert v.shape == (3, 384)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.2
