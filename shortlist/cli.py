@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 from collections.abc import Sequence
 
 from shortlist.errors import NotFound, ShortlistError
@@ -70,6 +71,33 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--limit", type=_positive_int, default=10)
     c.add_argument("--json", action="store_true")
     c.set_defaults(handler=cmd_search)
+
+    c = sub.add_parser("watch", help="record that a user watched, liked or skipped a video")
+    c.add_argument("user", metavar="USER")
+    c.add_argument("video_id", metavar="VIDEO_ID")
+    c.add_argument("--seconds", type=float, help="seconds watched")
+    kind = c.add_mutually_exclusive_group()
+    kind.add_argument("--liked", action="store_true")
+    kind.add_argument("--skipped", action="store_true")
+    c.set_defaults(handler=cmd_watch)
+
+    c = sub.add_parser("recommend", help="what a user should watch next")
+    c.add_argument("user", metavar="USER")
+    c.add_argument("--limit", type=_positive_int, default=10)
+    c.add_argument("--prefer", metavar="TEXT", help='stated taste, e.g. "sci-fi, dark tone"')
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=cmd_recommend)
+
+    c = sub.add_parser("similar", help="more videos like this one")
+    c.add_argument("video_id", metavar="VIDEO_ID")
+    c.add_argument("--limit", type=_positive_int, default=10)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=cmd_similar)
+
+    c = sub.add_parser("serve", help="the HTTP API and the web page")
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--port", type=int, default=8000)
+    c.set_defaults(handler=cmd_serve)
     return p
 
 
@@ -103,6 +131,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         return summary.exit_code
     print(f"ingesting {len(plan.pending)} sources ({len(plan.settled)} already settled)…",
           flush=True)
+    # Load the models on the second core while Prefect starts its server on the first.
+    threading.Thread(target=_warm_up_quietly, args=(comps,), daemon=True).start()
     # Prefect reads these at import: keep task results (the cross-run cache) in the data dir.
     os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(settings.results_dir))
     # The terminal gets one line per video; failures are in the summary, full logs in the UI.
@@ -115,6 +145,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     summary = RunSummary(summary.reports, time.perf_counter() - started)
     print(summary.text())
     return summary.exit_code
+
+
+def _warm_up_quietly(comps) -> None:
+    try:
+        comps.warm_up()
+    except Exception:  # noqa: BLE001 - a model that fails to load fails again, loudly, in its task
+        pass
 
 
 def _task_runner(workers: int):
@@ -169,20 +206,74 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from shortlist.recommend.search import result_record, search
+    from shortlist.recommend.search import search
     from shortlist.runtime import components_for
 
     comps = components_for(settings)
     hits = search(comps.store(), comps.embedder(), args.query, limit=args.limit)
+    return _print_results(hits, args.json, "no results (is the catalogue empty? see "
+                          "`shortlist list`)")
+
+
+def _print_results(hits, as_json: bool, empty_message: str) -> int:
+    from shortlist.recommend.search import result_record
+
     records = [result_record(h) for h in hits]
-    if args.json:
+    if as_json:
         print(json.dumps(records, indent=1, ensure_ascii=False))
         return 0
     if not records:
-        print("no results (is the catalogue empty? see `shortlist list`)", file=sys.stderr)
+        print(empty_message, file=sys.stderr)
     for i, r in enumerate(records, start=1):
         print(f"{i:2}. {r['score']:.3f}  {r['video_id']}  {r['title'][:60]}\n"
               f"    {', '.join(r['genres'])} | {', '.join(r['tags'][:6])}\n    {r['source']}")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """Needs no model and no vector store: an event is one SQLite insert."""
+    from shortlist.recommend.events import EventLog
+
+    kind = "liked" if args.liked else "skipped" if args.skipped else "watched"
+    if not all(c in "0123456789abcdef" for c in args.video_id) or len(args.video_id) != 16:
+        raise ValueError(f"not a video id: {args.video_id!r} (16 hex digits, see "
+                         "`shortlist list`)")
+    event = EventLog(settings.events_path).record(args.user, args.video_id, kind, args.seconds)
+    print(f"{event.user_id} {event.kind} {event.video_id}"
+          + (f" ({event.seconds:g} s)" if event.seconds is not None else ""))
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
+    from shortlist.recommend.events import EventLog
+    from shortlist.recommend.recommend import recommend
+    from shortlist.runtime import components_for
+
+    comps = components_for(settings)
+    # The embedder loads its weights only if a --prefer query needs them.
+    hits = recommend(comps.store(), EventLog(settings.events_path), args.user,
+                     limit=args.limit, prefer=args.prefer, embedder=comps.embedder())
+    return _print_results(hits, args.json, "nothing to recommend: the catalogue is empty or "
+                          "the user has watched everything")
+
+
+def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
+    from shortlist.recommend.similar import similar
+    from shortlist.runtime import components_for
+
+    hits = similar(components_for(settings).store(), args.video_id, limit=args.limit)
+    return _print_results(hits, args.json, "no similar videos yet")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from shortlist.api.app import create_app
+    from shortlist.runtime import components_for
+
+    components_for(settings).store().count()  # take the store now: fail fast if it is in use
+    print(f"Shortlist on http://{args.host}:{args.port}/ (API docs at /docs)", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
     return 0
 
 

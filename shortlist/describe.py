@@ -66,6 +66,12 @@ class LocalDescriber:
         self._genre_vectors: np.ndarray | None = None
         self._lock = threading.Lock()
 
+    def load(self) -> None:
+        """Embed the genre descriptions now (otherwise on the first video)."""
+        with self._lock:
+            if self._genre_vectors is None:
+                self._genre_vectors = self.embedder.embed(list(GENRES.values()))
+
     def describe(self, signals: Signals) -> Description:
         tags = self._tags(signals)
         transcript = signals.transcript.text if signals.transcript else ""
@@ -98,9 +104,7 @@ class LocalDescriber:
     def _genres(self, text: str) -> tuple[str, ...]:
         if not text.strip():
             return ()
-        with self._lock:
-            if self._genre_vectors is None:
-                self._genre_vectors = self.embedder.embed(list(GENRES.values()))
+        self.load()
         doc = self.embedder.embed([text])[0]
         sims = self._genre_vectors @ doc
         names = list(GENRES)

@@ -83,6 +83,14 @@ class Components:
         raise ValueError(f"describer {self.settings.describer!r} is not available in this "
                          "build: use 'local'")
 
+    def warm_up(self) -> None:
+        """Load every ingest model now; the CLI does this while Prefect starts its server."""
+        for model in (self.embedder(), self.describer(), self.transcriber(), self.frame_tagger(),
+                      self.audio_tagger(), self.text_reader(), self.safety()):
+            load = getattr(model, "load", None)
+            if load is not None:
+                load()
+
     def stage_versions(self) -> dict[str, str]:
         """What each stage's output depends on; part of every cache key and stored per video."""
         s = self.settings

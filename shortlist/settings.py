@@ -30,6 +30,8 @@ class Settings:
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     collection: str = "videos"
+    # When set, write endpoints of the HTTP API require this key (header X-API-Key).
+    api_key: str | None = None
     # Speech: "faster-whisper" (weights shipped in a package) or "openai-whisper".
     asr_backend: str = "faster-whisper"
     asr_model: str = "tiny.en"
@@ -69,6 +71,10 @@ class Settings:
     def results_dir(self) -> Path:
         """Where Prefect persists task results, so caching works across runs."""
         return self.data_dir / "prefect-results"
+
+    @property
+    def events_path(self) -> Path:
+        return self.data_dir / "events.db"
 
     @property
     def run_log_path(self) -> Path:

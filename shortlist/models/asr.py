@@ -68,7 +68,8 @@ class FasterWhisperTranscriber:
         self._whisper = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def load(self):
+        """Load the weights now (they load on first use otherwise)."""
         with self._lock:
             if self._whisper is None:
                 from faster_whisper import WhisperModel
@@ -80,7 +81,7 @@ class FasterWhisperTranscriber:
         return self._whisper
 
     def transcribe(self, wav_path: Path) -> Transcript:
-        model = self._load()
+        model = self.load()
         english_only = self.model.endswith(".en")
         segments, info = model.transcribe(
             str(wav_path), beam_size=self.beam_size, vad_filter=True,

@@ -47,7 +47,8 @@ class AudioTagger:
         self._quant: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def _load(self):
+    def load(self):
+        """Load the weights now (they load on first use otherwise)."""
         with self._lock:
             if self._session is None:
                 import onnxruntime as ort
@@ -63,7 +64,7 @@ class AudioTagger:
 
     def tag(self, wav_path: str | Path, top_k: int = 8) -> AudioTags:
         waveform = read_wav_mono16k(Path(wav_path))
-        session = self._load()
+        session = self.load()
         patches = log_mel_patches(waveform)
         scale, zp = self._quant.get("input_scale", 1.0), self._quant.get("input_zp", 0.0)
         q = np.clip(np.round(patches / scale + zp), 0, 255).astype(np.uint8)

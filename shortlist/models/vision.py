@@ -14,7 +14,8 @@ from shortlist.models.imagenet_words import class_names, coarse_words
 from shortlist.models.labels import Label
 
 MODEL_NAME = "efficientnet-lite0"
-MODEL_VERSION = "imagenet1k-57934424"
+MODEL_VERSION = "imagenet1k-57934424+words-2"
+MIN_LABEL_SCORE = 0.12
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
@@ -39,7 +40,8 @@ class FrameTagger:
         self._model = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def load(self):
+        """Load the weights now (they load on first use otherwise)."""
         with self._lock:
             if self._model is None:
                 import torch
@@ -61,7 +63,7 @@ class FrameTagger:
 
         if not frame_paths:
             raise ValueError("no frames to tag")
-        model = self._load()
+        model = self.load()
         batch = torch.from_numpy(np.stack([self._prepare(p) for p in frame_paths]))
         with torch.inference_mode():
             x = batch.to(self.device)
@@ -98,13 +100,15 @@ def summarise(probs: np.ndarray, feats: np.ndarray, top_k: int = 8) -> FrameTags
     score = 0.5 * mean + 0.5 * peak
     names = class_names()
     order = np.argsort(-score)[:top_k]
-    labels = tuple(Label(names[i].lower(), float(score[i])) for i in order if score[i] >= 0.03)
+    labels = tuple(Label(names[i].lower(), float(score[i])) for i in order
+                   if score[i] >= MIN_LABEL_SCORE)
+    # Only confident classes vote for plain words: on a flat background the model spreads
+    # small probabilities over many animals, which must not add up to "animal".
     word_scores: dict[str, float] = defaultdict(float)
-    for i in np.argsort(-score)[:50]:
+    for i in np.flatnonzero(score >= MIN_LABEL_SCORE):
         for word in coarse_words(int(i))[1:]:
             word_scores[word] += float(score[i])
-    words = tuple(Label(w, s) for w, s in sorted(word_scores.items(), key=lambda kv: -kv[1])
-                  if s >= 0.08)
+    words = tuple(Label(w, s) for w, s in sorted(word_scores.items(), key=lambda kv: -kv[1]))
     pooled = feats.mean(axis=0)
     pooled = pooled / (np.linalg.norm(pooled) or 1.0)
     return FrameTags(labels=labels, words=words, features=pooled.astype(np.float32))

@@ -1,26 +1,44 @@
-"""Text search: the query's dense vector and its keywords, fused by Qdrant (reciprocal rank)."""
+"""Text search: the query's dense vector(s) and its keywords, fused by reciprocal rank.
+
+A query of comma-separated preferences ("comedy, sci-fi, dark tone") is searched as
+one dense ranking per preference plus one keyword ranking, all fused, so each chip
+pulls its own videos up instead of being averaged into one vague vector.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from shortlist.models.text_embedding import TextEmbedder
-from shortlist.store.qdrant_store import Hit, VideoStore
+from shortlist.store.qdrant_store import Hit, SearchFilters, VideoStore
 from shortlist.text import token_id, tokens
 
 RESULT_FIELDS = ("video_id", "score", "source", "url", "title", "tags", "genres", "duration_s")
+MAX_QUERY_CHARS = 500
 
 
 def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 10,
-           offset: int = 0) -> list[Hit]:
+           offset: int = 0, filters: SearchFilters | None = None) -> list[Hit]:
     query = query.strip()
     if not query:
         raise ValueError("empty query: type some words to search for")
-    if limit < 1:
-        raise ValueError("limit must be at least 1")
-    dense = embedder.embed([query])[0].tolist()
+    if len(query) > MAX_QUERY_CHARS:
+        raise ValueError(f"query too long: at most {MAX_QUERY_CHARS} characters")
+    if limit < 1 or limit > 100:
+        raise ValueError("limit must be between 1 and 100")
+    if offset < 0:
+        raise ValueError("offset cannot be negative")
+    parts = split_preferences(query)
+    vectors = embedder.embed(parts if len(parts) > 1 else [query])
+    dense = [v.tolist() for v in vectors] if len(parts) > 1 else vectors[0].tolist()
     sparse = {token_id(t): 1.0 for t in tokens(query)}
-    return store.hybrid_search(dense, sparse, limit=limit, offset=offset)
+    query_filter = filters.to_qdrant() if filters else None
+    return store.hybrid_search(dense, sparse, limit=limit, offset=offset,
+                               query_filter=query_filter)
+
+
+def split_preferences(query: str) -> list[str]:
+    return [p.strip() for p in query.replace(";", ",").split(",") if p.strip()][:8]
 
 
 def result_record(hit: Hit) -> dict[str, Any]:

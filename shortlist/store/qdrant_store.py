@@ -32,6 +32,41 @@ class Hit:
     video_id: str
     score: float
     payload: dict[str, Any]
+    vectors: dict[str, list[float]] | None = None
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What a user can narrow results by; every field is optional."""
+
+    tags: tuple[str, ...] = ()  # any of these tags or genres
+    genres: tuple[str, ...] = ()
+    min_duration_s: float | None = None
+    max_duration_s: float | None = None
+    language: str | None = None
+    has_speech: bool | None = None
+
+    def to_qdrant(self, exclude_ids: Sequence[str] = ()):
+        from qdrant_client import models as m
+
+        must: list[Any] = []
+        if self.tags:
+            must.append(m.FieldCondition(key="tags", match=m.MatchAny(any=list(self.tags))))
+        if self.genres:
+            must.append(m.FieldCondition(key="genres", match=m.MatchAny(any=list(self.genres))))
+        if self.min_duration_s is not None or self.max_duration_s is not None:
+            must.append(m.FieldCondition(key="duration_s", range=m.Range(
+                gte=self.min_duration_s, lte=self.max_duration_s)))
+        if self.language:
+            must.append(m.FieldCondition(key="language", match=m.MatchValue(value=self.language)))
+        if self.has_speech is not None:
+            must.append(m.FieldCondition(key="has_speech",
+                                         match=m.MatchValue(value=self.has_speech)))
+        must_not = [m.HasIdCondition(has_id=[point_id_for(v) for v in exclude_ids])] \
+            if exclude_ids else []
+        if not must and not must_not:
+            return None
+        return m.Filter(must=must or None, must_not=must_not or None)
 
 
 class VideoStore:
@@ -131,6 +166,11 @@ class VideoStore:
             record["_vectors"] = found[0].vector
         return record
 
+    def get_many(self, video_ids: Sequence[str]) -> list[dict[str, Any]]:
+        found = self.client.retrieve(self.collection, [point_id_for(v) for v in video_ids],
+                                     with_payload=True)
+        return [dict(p.payload or {}) for p in found]
+
     def count(self) -> int:
         return self.client.count(self.collection, exact=True).count
 
@@ -144,13 +184,19 @@ class VideoStore:
             if offset is None:
                 return
 
-    def hybrid_search(self, dense: list[float], sparse: dict[int, float], limit: int,
-                      offset: int = 0, query_filter=None) -> list[Hit]:
-        """Dense text vector and sparse keywords, fused by reciprocal rank."""
+    def hybrid_search(self, dense: list[float] | list[list[float]], sparse: dict[int, float],
+                      limit: int, offset: int = 0, query_filter=None) -> list[Hit]:
+        """Dense text vector(s) and sparse keywords, fused by reciprocal rank.
+
+        Several dense vectors (one per preference of "comedy, sci-fi, dark tone") each
+        get their own ranking, so one preference cannot drown the others.
+        """
         from qdrant_client import models as m
 
         depth = max(50, (limit + offset) * 4)
-        prefetch = [m.Prefetch(query=dense, using=TEXT, limit=depth, filter=query_filter)]
+        queries = dense if dense and isinstance(dense[0], list) else [dense]
+        prefetch = [m.Prefetch(query=q, using=TEXT, limit=depth, filter=query_filter)
+                    for q in queries]
         if sparse:
             idx = sorted(sparse)
             prefetch.append(m.Prefetch(
@@ -159,5 +205,55 @@ class VideoStore:
         result = self.client.query_points(
             self.collection, prefetch=prefetch, query=m.FusionQuery(fusion=m.Fusion.RRF),
             limit=limit, offset=offset, with_payload=True)
-        return [Hit(str(p.payload.get("video_id")), float(p.score), dict(p.payload or {}))
-                for p in result.points]
+        return [_hit(p) for p in result.points]
+
+    def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
+                         query_filter=None) -> list[Hit]:
+        """Nearest points by several named vectors at once (visual, audio, text), RRF-fused."""
+        from qdrant_client import models as m
+
+        prefetch = [m.Prefetch(query=vec, using=name, limit=max(50, limit * 4),
+                               filter=query_filter) for name, vec in vectors.items()]
+        result = self.client.query_points(
+            self.collection, prefetch=prefetch, query=m.FusionQuery(fusion=m.Fusion.RRF),
+            limit=limit, with_payload=True, with_vectors=list(vectors))
+        return [_hit(p) for p in result.points]
+
+    def recommend(self, positive: list, negative: list, limit: int, using: str = TEXT,
+                  query_filter=None) -> list[Hit]:
+        """Qdrant's recommend query; positives and negatives are video ids or vectors."""
+        from qdrant_client import models as m
+
+        def ref(x):
+            return point_id_for(x) if isinstance(x, str) else x
+
+        result = self.client.query_points(
+            self.collection,
+            query=m.RecommendQuery(recommend=m.RecommendInput(
+                positive=[ref(x) for x in positive], negative=[ref(x) for x in negative],
+                strategy=m.RecommendStrategy.AVERAGE_VECTOR)),
+            using=using, limit=limit, query_filter=query_filter, with_payload=True,
+            with_vectors=[using])
+        return [_hit(p) for p in result.points]
+
+    def vectors(self, video_ids: Sequence[str]) -> dict[str, dict[str, list[float]]]:
+        found = self.client.retrieve(self.collection, [point_id_for(v) for v in video_ids],
+                                     with_payload=["video_id"], with_vectors=True)
+        return {str(p.payload["video_id"]): _dense_only(p.vector) for p in found}
+
+    def newest(self, limit: int) -> list[dict[str, Any]]:
+        """The most recently ingested videos (a scan: fine for the embedded store's sizes)."""
+        rows = sorted(self.scroll(), key=lambda p: p.get("ingested_at", ""), reverse=True)
+        return rows[:limit]
+
+
+def _dense_only(vector) -> dict[str, list[float]]:
+    if not isinstance(vector, dict):
+        return {}
+    return {k: v for k, v in vector.items() if isinstance(v, list)}
+
+
+def _hit(p) -> Hit:
+    payload = dict(p.payload or {})
+    return Hit(str(payload.get("video_id")), float(p.score), payload,
+               _dense_only(p.vector) if p.vector else None)

@@ -1,0 +1,131 @@
+"""FastAPI app: thin routes over shortlist.recommend, with clear errors and no invented results.
+
+The server process owns the embedded store (one process may open it); see README,
+"One store, two processes".
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+
+from shortlist.api.schemas import EventRecorded, EventRequest, Result, Results, SearchRequest
+from shortlist.errors import NotFound, StoreUnavailable
+from shortlist.recommend.events import EventLog
+from shortlist.recommend.search import result_record
+from shortlist.runtime import Components, components_for
+from shortlist.settings import Settings
+from shortlist.store.qdrant_store import SearchFilters
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.load()
+    app = FastAPI(title="Shortlist", version="0.1.0",
+                  description="Search, more-like-this and recommendations over short videos.")
+    app.state.settings = settings
+    app.state.events = EventLog(settings.events_path)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(request: Request, exc: StoreUnavailable):
+        return JSONResponse(status_code=503, content={"detail": str(exc)})
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound):
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(ValueError)
+    async def bad_value(request: Request, exc: ValueError):
+        return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    def comps() -> Components:
+        return components_for(app.state.settings)
+
+    def require_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
+        expected = app.state.settings.api_key
+        if expected and not (x_api_key and secrets.compare_digest(x_api_key, expected)):
+            raise HTTPException(status_code=401, detail="missing or wrong X-API-Key header")
+
+    C = Annotated[Components, Depends(comps)]
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/healthz")
+    def healthz(c: C) -> dict:
+        return {"status": "ok", "videos": c.store().count()}
+
+    @app.post("/search", response_model=Results)
+    def post_search(body: SearchRequest, c: C) -> Results:
+        from shortlist.recommend.search import search
+
+        f = body.filters
+        filters = SearchFilters(tuple(f.tags), tuple(f.genres), f.min_duration_s,
+                                f.max_duration_s, f.language, f.has_speech)
+        hits = search(c.store(), c.embedder(), body.query, limit=body.limit,
+                      offset=body.offset, filters=filters)
+        return Results(results=[Result(**result_record(h)) for h in hits], limit=body.limit,
+                       offset=body.offset)
+
+    @app.get("/videos")
+    def list_videos(c: C, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                    offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+        fields = ("video_id", "source", "url", "title", "duration_s", "tags", "genres")
+        rows = sorted(({k: p.get(k) for k in fields} for p in c.store().scroll()),
+                      key=lambda r: str(r["source"]))
+        return {"videos": rows[offset:offset + limit], "total": len(rows)}
+
+    @app.get("/videos/{video_id}")
+    def get_video(video_id: str, c: C) -> dict:
+        record = c.store().get(video_id)
+        if record is None:
+            raise NotFound(f"no video with id {video_id!r}")
+        return record
+
+    @app.get("/videos/{video_id}/similar", response_model=Results)
+    def get_similar(video_id: str, c: C,
+                    limit: Annotated[int, Query(ge=1, le=100)] = 10) -> Results:
+        from shortlist.recommend.similar import similar
+
+        hits = similar(c.store(), video_id, limit=limit)
+        return Results(results=[Result(**result_record(h)) for h in hits], limit=limit)
+
+    @app.get("/videos/{video_id}/stream", response_model=None)
+    def stream(video_id: str, c: C) -> FileResponse | RedirectResponse:
+        record = c.store().get(video_id)
+        if record is None:
+            raise NotFound(f"no video with id {video_id!r}")
+        url = record.get("url") or ""
+        if url.startswith(("http://", "https://")):
+            return RedirectResponse(url, status_code=307)
+        path = Path(record.get("rendition_path") or "")
+        if not path.is_file():
+            raise NotFound(f"the rendition of {video_id} is missing from {path.parent}")
+        return FileResponse(path, media_type="video/mp4")
+
+    @app.post("/users/{user_id}/events", status_code=201, response_model=EventRecorded,
+              dependencies=[Depends(require_key)])
+    def post_event(user_id: str, body: EventRequest, c: C) -> EventRecorded:
+        if c.store().get(body.video_id) is None:
+            raise NotFound(f"no video with id {body.video_id!r}")
+        e = app.state.events.record(user_id, body.video_id, body.kind, body.seconds)
+        return EventRecorded(**e.__dict__)
+
+    @app.get("/users/{user_id}/recommendations", response_model=Results)
+    def get_recommendations(user_id: str, c: C,
+                            limit: Annotated[int, Query(ge=1, le=100)] = 10,
+                            prefer: Annotated[str | None, Query(max_length=500)] = None
+                            ) -> Results:
+        from shortlist.recommend.recommend import recommend
+
+        hits = recommend(c.store(), app.state.events, user_id, limit=limit, prefer=prefer,
+                         embedder=c.embedder())
+        return Results(results=[Result(**result_record(h)) for h in hits], limit=limit)
+
+    return app
