@@ -5,8 +5,9 @@ STAMP     := $(VENV)/.installed
 CORPUS    := samples/corpus
 DEMO_DATA := .data/demo
 APT_PKGS  := ffmpeg espeak-ng fortunes fonts-dejavu-core
+APT_TEST  := chromium chromium-driver
 
-.PHONY: demo test test-fast bench lint system venv corpus clean
+.PHONY: demo test test-fast bench lint system system-test venv corpus clean
 
 demo: system venv corpus
 	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist ingest $(CORPUS); \
@@ -17,7 +18,7 @@ demo: system venv corpus
 	  SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist search "$$q" --limit 5 || exit 1; \
 	done
 
-test: system venv corpus
+test: system system-test venv corpus
 	$(PY) -m pytest -q
 
 test-fast: venv
@@ -37,6 +38,14 @@ system:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PKGS) >/dev/null; \
+	fi
+
+# Headless Chromium and its driver, for the web page test.
+system-test:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_TEST) >/dev/null; \
 	fi
 
 venv: $(STAMP)

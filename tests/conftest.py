@@ -85,3 +85,26 @@ def cli_json(*args: str, data_dir: Path):
     proc = run_cli(*args, "--json", data_dir=data_dir)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
+
+
+CATALOGUE_CLIPS = ("photo-chelsea.mp4", "photo-coffee.mp4", "clip-bikes.mp4",
+                   "talk-computers-01.mp4", "talk-computers-02.mp4", "talk-computers-03.mp4",
+                   "talk-politics-01.mp4", "talk-science-01.mp4", "photo-rocket.mp4")
+
+
+@pytest.fixture(scope="session")
+def catalogue(media, corpus, tmp_path_factory) -> Path:
+    """A data dir holding a small ingested catalogue, plus a re-encoded copy of the cat clip."""
+    import shutil
+
+    inbox = tmp_path_factory.mktemp("catalogue-inbox")
+    for name in CATALOGUE_CLIPS:
+        shutil.copy(corpus / name, inbox / name)
+    for name in ("speech", "caption"):
+        shutil.copy(media[name], inbox / media[name].name)
+    ffmpeg("-i", str(corpus / "photo-chelsea.mp4"), "-c:v", "libx264", "-crf", "35",
+           "-preset", "ultrafast", str(inbox / "chelsea-reencoded.mp4"))
+    data = tmp_path_factory.mktemp("catalogue-data")
+    proc = run_cli("ingest", str(inbox), data_dir=data)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return data

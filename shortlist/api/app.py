@@ -24,6 +24,20 @@ from shortlist.store.qdrant_store import SearchFilters
 STATIC = Path(__file__).parent / "static"
 
 
+def get_components(request: Request) -> Components:
+    return components_for(request.app.state.settings)
+
+
+def require_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Write endpoints need the key when SHORTLIST_API_KEY is set."""
+    expected = request.app.state.settings.api_key
+    if expected and not (x_api_key and secrets.compare_digest(x_api_key, expected)):
+        raise HTTPException(status_code=401, detail="missing or wrong X-API-Key header")
+
+
+C = Annotated[Components, Depends(get_components)]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.load()
     app = FastAPI(title="Shortlist", version="0.1.0",
@@ -42,16 +56,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(ValueError)
     async def bad_value(request: Request, exc: ValueError):
         return JSONResponse(status_code=400, content={"detail": str(exc)})
-
-    def comps() -> Components:
-        return components_for(app.state.settings)
-
-    def require_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
-        expected = app.state.settings.api_key
-        if expected and not (x_api_key and secrets.compare_digest(x_api_key, expected)):
-            raise HTTPException(status_code=401, detail="missing or wrong X-API-Key header")
-
-    C = Annotated[Components, Depends(comps)]
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

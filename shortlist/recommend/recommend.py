@@ -13,6 +13,7 @@ import numpy as np
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.recommend.events import EventLog
 from shortlist.recommend.search import search
+from shortlist.recommend.similar import is_duplicate
 from shortlist.recommend.taste import Taste, taste_from_events
 from shortlist.store.qdrant_store import TEXT, Hit, SearchFilters, VideoStore
 
@@ -33,7 +34,8 @@ def recommend(store: VideoStore, events: EventLog, user_id: str, limit: int = 10
     query_filter = SearchFilters().to_qdrant(exclude)
     pool = limit * 4
     if taste.positives:
-        candidates = _from_taste(store, taste, pool, query_filter)
+        candidates = _drop_copies_of_seen(store, taste, _from_taste(store, taste, pool,
+                                                                    query_filter))
         if prefer and embedder is not None:
             candidates = _interleave(candidates, _preferred(store, embedder, prefer, pool,
                                                             exclude))
@@ -60,6 +62,17 @@ def _from_taste(store: VideoStore, taste: Taste, pool: int, query_filter) -> lis
     return store.recommend(positives, negatives, limit=pool, query_filter=query_filter)
 
 
+def _drop_copies_of_seen(store: VideoStore, taste: Taste, hits: list[Hit]) -> list[Hit]:
+    """A re-upload of something the user watched is not new to them."""
+    seen = sorted(taste.seen)[:50]
+    vectors = store.vectors(seen)
+    durations = {p["video_id"]: float(p.get("duration_s") or 0.0) for p in store.get_many(seen)}
+    full = store.vectors([h.video_id for h in hits])
+    return [h for h in hits if not any(
+        is_duplicate(vectors[s], durations.get(s, 0.0), full.get(h.video_id, {}),
+                     float(h.payload.get("duration_s") or 0.0)) for s in vectors)]
+
+
 def _preferred(store, embedder, prefer: str, pool: int, exclude: list[str]) -> list[Hit]:
     hits = search(store, embedder, prefer, limit=min(100, pool))
     ids = [h.video_id for h in hits if h.video_id not in set(exclude)]
@@ -84,9 +97,8 @@ def diversify(candidates: list[Hit], limit: int, balance: float = 0.7) -> list[H
     """Maximal marginal relevance on the text vectors: relevant, yet unlike those already picked."""
     if len(candidates) <= 1:
         return candidates[:limit]
-    scores = np.array([h.score for h in candidates], dtype=float)
-    span = scores.max() - scores.min()
-    rel = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
+    scores = np.clip(np.array([h.score for h in candidates], dtype=float), 0.0, None)
+    rel = scores / scores.max() if scores.max() > 0 else np.ones_like(scores)
     vecs = []
     for h in candidates:
         v = np.asarray((h.vectors or {}).get(TEXT, []), dtype=float)

@@ -7,31 +7,43 @@ import numpy as np
 from shortlist.errors import NotFound
 from shortlist.store.qdrant_store import AUDIO, TEXT, VISUAL, Hit, VideoStore
 
-# Cosine above which two videos are the same content (a re-encode, a re-upload).
-DUPLICATE_COSINE = 0.97
+# A re-encode or re-upload of the same content keeps its length and words and nearly its
+# picture (frames sampled at 1 fps land on slightly different moments, so not exactly).
+SAME_TEXT = 0.95
+SAME_PICTURE = 0.85
+SAME_SOUND = 0.9
 
 
 def similar(store: VideoStore, video_id: str, limit: int = 10) -> list[Hit]:
     if limit < 1 or limit > 100:
         raise ValueError("limit must be between 1 and 100")
     own = store.vectors([video_id]).get(video_id)
-    if own is None:
+    record = store.get(video_id)
+    if own is None or record is None:
         raise NotFound(f"no video with id {video_id!r}")
+    duration = float(record.get("duration_s") or 0.0)
     vectors = {k: v for k, v in own.items() if k in (VISUAL, AUDIO, TEXT)}
     from shortlist.store.qdrant_store import SearchFilters
 
     hits = store.fused_neighbours(vectors, limit=limit * 3 + 5,
                                   query_filter=SearchFilters().to_qdrant([video_id]))
-    kept = [h for h in hits if h.video_id != video_id and not is_duplicate(own, h.vectors or {})]
+    kept = [h for h in hits if h.video_id != video_id and not is_duplicate(
+        own, duration, h.vectors or {}, float(h.payload.get("duration_s") or 0.0))]
     return kept[:limit]
 
 
-def is_duplicate(a: dict[str, list[float]], b: dict[str, list[float]]) -> bool:
-    """Same content: visual and text vectors both almost identical."""
-    shared = [k for k in (VISUAL, TEXT) if k in a and k in b]
-    if VISUAL not in shared:
+def is_duplicate(a: dict[str, list[float]], a_duration: float,
+                 b: dict[str, list[float]], b_duration: float) -> bool:
+    """Same content: same length, near-identical words and sound, very similar picture."""
+    if abs(a_duration - b_duration) > max(0.5, 0.02 * max(a_duration, b_duration)):
         return False
-    return all(_cos(a[k], b[k]) >= DUPLICATE_COSINE for k in shared)
+    if VISUAL not in a or VISUAL not in b or _cos(a[VISUAL], b[VISUAL]) < SAME_PICTURE:
+        return False
+    if TEXT in a and TEXT in b and _cos(a[TEXT], b[TEXT]) < SAME_TEXT:
+        return False
+    if (AUDIO in a) != (AUDIO in b):
+        return False
+    return not (AUDIO in a and _cos(a[AUDIO], b[AUDIO]) < SAME_SOUND)
 
 
 def _cos(x: list[float], y: list[float]) -> float:
