@@ -18,6 +18,7 @@ from prefect.artifacts import (
 )
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from shortlist import pipeline
 from shortlist.errors import ShortlistError
 from shortlist.failures import FailureLog
 from shortlist.pipeline import pipeline_fingerprint
@@ -30,12 +31,10 @@ from shortlist.sources import LocalVideo
 from shortlist.store.ids import content_hash
 from tasks import stages
 
-OPTIONAL_STAGES = ("tag-audio", "read-text", "score-safety")
-
 
 @task(name="ingest-video")
 def ingest_video(video: LocalVideo, settings: Settings) -> VideoReport:
-    """All stages for one video. Optional stages may fail without failing the video."""
+    """All stages for one video, in order. OCR may fail without failing the video."""
     comps = components_for(settings)
     versions = comps.stage_versions()
     timings: dict[str, float] = {}
@@ -55,31 +54,25 @@ def ingest_video(video: LocalVideo, settings: Settings) -> VideoReport:
 
     vf = None
     try:
-        vf = timed("identify", stages.identify, video)
+        vf = timed("identify", pipeline.identify, video)
         sha = vf.sha256
         t_ver = versions["transcode"]
         rendition = timed("transcode", stages.transcode, vf, sha, t_ver, settings)
         keyed = {"sha256": sha, "settings": settings}
-        audio = timed("tag-audio", stages.tag_audio, rendition, optional=True,
-                      version=f"{t_ver}|{versions['audio']}", **keyed)
-        # Whisper runs only where the audio tagger heard speech.
-        transcript = timed("transcribe", stages.transcribe, rendition, audio,
-                           version=f"{t_ver}|{versions['audio']}|{versions['asr']}", **keyed)
-        visual = timed("tag-frames", stages.tag_frames, rendition,
-                       version=f"{t_ver}|{versions['visual']}", **keyed)
+        audio, transcript = timed(
+            "listen", stages.listen, rendition,
+            version=f"{t_ver}|{versions['audio']}|{versions['asr']}", **keyed)
+        visual, nsfw = timed("look", stages.look, rendition,
+                             version=f"{t_ver}|{versions['visual']}|{versions['safety']}",
+                             **keyed)
         ocr = timed("read-text", stages.read_text, rendition, optional=True,
                     version=f"{t_ver}|{versions['ocr']}", **keyed)
-        nsfw = timed("score-safety", stages.score_safety, rendition, optional=True,
-                     version=f"{t_ver}|{versions['safety']}", **keyed)
         signals = Signals(vf.info.duration_s, transcript, visual, audio, tuple(ocr or ()), nsfw)
         upstream = "|".join(versions[k] for k in
                             ("transcode", "asr", "visual", "audio", "ocr", "safety"))
         description = timed("describe", stages.describe, signals,
                             version=f"{upstream}|{versions['describe']}", **keyed)
-        point = timed("embed", stages.embed, vf, rendition, signals, description, settings)
-        if warnings:
-            point.payload["warnings"] = warnings
-        timed("upsert", stages.upsert, point, settings)
+        timed("index", stages.index, vf, rendition, signals, description, warnings, settings)
         FailureLog(settings.data_dir / "failures.json").clear(video.source)
         return VideoReport(video.source, "ok", vf.video_id, vf.info.duration_s,
                            description.title, "", timings, tuple(warnings))

@@ -112,6 +112,10 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    # Videos run in parallel threads; multi-threaded BLAS inside each of them only spins
+    # against the others. Set before numpy is first imported.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(settings.model_threads))
     import time
 
     from shortlist.failures import FailureLog

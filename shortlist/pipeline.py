@@ -108,7 +108,7 @@ def read_on_screen_text(rendition: Rendition, reader: TextReader, count: int) ->
     return tuple(reader.read(pick_text_frames(rendition.frame_paths, count)))
 
 
-def score_safety(rendition: Rendition, scorer: SafetyScorer, max_frames: int = 4) -> float:
+def score_safety(rendition: Rendition, scorer: SafetyScorer, max_frames: int = 3) -> float:
     return scorer.score(spread(rendition.frame_paths, max_frames))
 
 

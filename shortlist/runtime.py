@@ -75,7 +75,7 @@ class Components:
         return self._once("safety", "", SafetyScorer)
 
     def embedder(self) -> TextEmbedder:
-        return self._once("embed", "", lambda: MiniLMEmbedder(threads=self.settings.model_threads))
+        return self._once("embed", "", MiniLMEmbedder)
 
     def describer(self) -> Describer:
         if self.settings.describer == "local":

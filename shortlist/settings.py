@@ -42,15 +42,15 @@ class Settings:
     device: str = "cpu"
     gpu_count: int = 0
     # How many videos the flow works on at once, and threads each model may use.
-    max_parallel_videos: int = 2
+    max_parallel_videos: int = 3
     model_threads: int = 1
     # Frame budget: taggers see at most this many of the 1 fps frames; OCR reads fewer.
-    max_tag_frames: int = 16
-    ocr_frames: int = 1
+    max_tag_frames: int = 8
+    ocr_frames: int = 2
     # Transcode: rendition edge in pixels, frames per second, x264 preset.
     rendition_size: int = 1024
     rendition_fps: int = 1
-    x264_preset: str = "veryfast"
+    x264_preset: str = "ultrafast"  # 1 frame a second: quality costs little, speed matters
     # Retry policy for transient faults (downloads, store writes).
     retries: int = 2
     retry_delay_s: float = 2.0

@@ -20,10 +20,9 @@ from shortlist.runtime import components_for
 from shortlist.settings import Settings
 from shortlist.signals import AudioSignals, Description, Signals, VisualSignals
 from shortlist.sources import LocalVideo, expand_source
-from shortlist.store.qdrant_store import VideoPoint
 
 # Bulky or path-like arguments that must not change the cache key.
-STAGE_CACHE = (INPUTS - "settings" - "video" - "rendition" - "signals" - "audio") + TASK_SOURCE
+STAGE_CACHE = (INPUTS - "settings" - "video" - "rendition" - "signals") + TASK_SOURCE
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -47,11 +46,6 @@ def fetch_source(source: str, settings: Settings) -> list[LocalVideo]:
     return expand_source(source, settings.downloads_dir)
 
 
-@task(name="identify")
-def identify(video: LocalVideo) -> pipeline.VideoFile:
-    return pipeline.identify(video)
-
-
 @task(name="transcode", tags=["gpu"], **CACHED)
 def transcode(video: pipeline.VideoFile, sha256: str, version: str,
               settings: Settings) -> Rendition:
@@ -59,28 +53,27 @@ def transcode(video: pipeline.VideoFile, sha256: str, version: str,
         return pipeline.transcode_video(video, settings, gpu)
 
 
-@task(name="transcribe", tags=["gpu"], retries=1, **CACHED)
-def transcribe(rendition: Rendition, audio: AudioSignals | None, sha256: str, version: str,
-               settings: Settings) -> Transcript:
+@task(name="listen", tags=["gpu"], retries=1, **CACHED)
+def listen(rendition: Rendition, sha256: str, version: str,
+           settings: Settings) -> tuple[AudioSignals | None, Transcript]:
+    """Audio tags, then Whisper where they heard speech: one task, as ASR reads the tags."""
+    comps = components_for(settings)
+    audio = pipeline.tag_audio(rendition, comps.audio_tagger())
+    with comps.gpu_slots().acquire() as gpu:
+        transcript = pipeline.transcribe_if_speech(rendition, audio,
+                                                   comps.transcriber(device_name(gpu)))
+    return audio, transcript
+
+
+@task(name="look", tags=["gpu"], retries=1, **CACHED)
+def look(rendition: Rendition, sha256: str, version: str,
+         settings: Settings) -> tuple[VisualSignals, float]:
+    """The frame models: ImageNet labels and features, and the safety score."""
     comps = components_for(settings)
     with comps.gpu_slots().acquire() as gpu:
-        return pipeline.transcribe_if_speech(rendition, audio,
-                                             comps.transcriber(device_name(gpu)))
-
-
-@task(name="tag-frames", tags=["gpu"], retries=1, **CACHED)
-def tag_frames(rendition: Rendition, sha256: str, version: str,
-               settings: Settings) -> VisualSignals:
-    comps = components_for(settings)
-    with comps.gpu_slots().acquire() as gpu:
-        return pipeline.tag_visual(rendition, comps.frame_tagger(device_name(gpu)),
-                                   settings.max_tag_frames)
-
-
-@task(name="tag-audio", retries=1, **CACHED)
-def tag_audio(rendition: Rendition, sha256: str, version: str,
-              settings: Settings) -> AudioSignals | None:
-    return pipeline.tag_audio(rendition, components_for(settings).audio_tagger())
+        visual = pipeline.tag_visual(rendition, comps.frame_tagger(device_name(gpu)),
+                                     settings.max_tag_frames)
+    return visual, pipeline.score_safety(rendition, comps.safety())
 
 
 @task(name="read-text", retries=1, **CACHED)
@@ -90,26 +83,20 @@ def read_text(rendition: Rendition, sha256: str, version: str,
                                         settings.ocr_frames)
 
 
-@task(name="score-safety", retries=1, **CACHED)
-def score_safety(rendition: Rendition, sha256: str, version: str, settings: Settings) -> float:
-    return pipeline.score_safety(rendition, components_for(settings).safety())
-
-
 @task(name="describe", retries=2, retry_delay_seconds=[2, 8], **CACHED)
 def describe(signals: Signals, sha256: str, version: str, settings: Settings) -> Description:
     return pipeline.describe(signals, components_for(settings).describer())
 
 
-@task(name="embed")
-def embed(video: pipeline.VideoFile, rendition: Rendition, signals: Signals,
-          description: Description, settings: Settings) -> VideoPoint:
-    """Not cached: it is cheap, and the payload carries this run's source and time."""
+@task(name="index", retries=3, retry_delay_seconds=[1, 4, 10],
+      retry_condition_fn=retry_if_transient)
+def index(video: pipeline.VideoFile, rendition: Rendition, signals: Signals,
+          description: Description, warnings: list[str], settings: Settings) -> str:
+    """Embed and upsert. Not cached: it is cheap, and the payload carries this run's source."""
     comps = components_for(settings)
-    return pipeline.build_point(video, rendition, signals, description, comps.embedder(),
-                                comps.stage_versions())
-
-
-@task(name="upsert", retries=3, retry_delay_seconds=[1, 4, 10])
-def upsert(point: VideoPoint, settings: Settings) -> str:
-    components_for(settings).store().upsert([point])
+    point = pipeline.build_point(video, rendition, signals, description, comps.embedder(),
+                                 comps.stage_versions())
+    if warnings:
+        point.payload["warnings"] = list(warnings)
+    comps.store().upsert([point])
     return point.video_id

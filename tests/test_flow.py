@@ -20,7 +20,7 @@ def test_model_change_recomputes_only_dependent_stages(media, tmp_path, monkeypa
         first = ingest([str(media["speech"]), str(media["text"])])
         assert [r.status for r in first.reports] == ["ok", "failed"]
         assert "not a readable media file" in first.failed[0].error
-        monkeypatch.setenv("SHORTLIST_OCR_FRAMES", "2")  # an OCR configuration change
+        monkeypatch.setenv("SHORTLIST_OCR_FRAMES", "3")  # an OCR configuration change
         second = ingest([str(media["speech"])])
         assert second.ingested[0].video_id == first.ingested[0].video_id
 
@@ -33,8 +33,8 @@ def test_model_change_recomputes_only_dependent_stages(media, tmp_path, monkeypa
             kinds = {a.type for a in client.read_artifacts()}
 
     assert states["transcode"] == ["Completed", "Cached"]
-    assert states["transcribe"] == ["Completed", "Cached"]
-    assert states["tag-frames"] == ["Completed", "Cached"]
+    assert states["listen"] == ["Completed", "Cached"]
+    assert states["look"] == ["Completed", "Cached"]
     assert states["read-text"] == ["Completed", "Completed"]  # its configuration changed
     assert states["describe"] == ["Completed", "Completed"]  # it reads the OCR output
     assert {"ingest-summary", "ingest-videos"} <= artifacts

@@ -67,3 +67,15 @@ def test_text_embedding_puts_related_sentences_closer():
                  "parliament passed the budget law"])
     assert v.shape == (3, 384)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2
+
+
+def test_numpy_minilm_matches_sentence_transformers():
+    from sentence_transformers import SentenceTransformer
+
+    from shortlist.models.text_embedding import bundled_minilm_dir
+
+    texts = ["sci-fi, dark tone", "A long talk about taxes and budgets. " * 30, "ok"]
+    ours = MiniLMEmbedder().embed(texts)
+    reference = SentenceTransformer(str(bundled_minilm_dir()), device="cpu").encode(
+        texts, normalize_embeddings=True)
+    assert np.allclose((ours * reference).sum(axis=1), 1.0, atol=1e-5)

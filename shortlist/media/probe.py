@@ -26,6 +26,7 @@ class MediaInfo:
     has_audio: bool
     video_codec: str
     format_name: str
+    audio_codec: str | None = None
 
 
 def probe(path: Path) -> MediaInfo:
@@ -59,11 +60,13 @@ def probe(path: Path) -> MediaInfo:
     rotation = _rotation(video)
     if rotation in (90, 270):
         width, height = height, width
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     return MediaInfo(
+        audio_codec=audio.get("codec_name") if audio else None,
         duration_s=duration,
         width=width,
         height=height,
-        has_audio=any(s.get("codec_type") == "audio" for s in streams),
+        has_audio=audio is not None,
         video_codec=video.get("codec_name", "unknown"),
         format_name=format_name,
     )

@@ -81,10 +81,15 @@ class FasterWhisperTranscriber:
         return self._whisper
 
     def transcribe(self, wav_path: Path) -> Transcript:
+        from shortlist.models.audio import read_wav_mono16k
+
         model = self.load()
         english_only = self.model.endswith(".en")
+        # Hand Whisper the samples: its own decoder (PyAV + resampler) took longer than
+        # the recognition itself on short clips, for audio that is already 16 kHz mono.
+        samples = read_wav_mono16k(Path(wav_path))
         segments, info = model.transcribe(
-            str(wav_path), beam_size=self.beam_size, vad_filter=True,
+            samples, beam_size=self.beam_size, vad_filter=True,
             language="en" if english_only else None, condition_on_previous_text=False)
         found = tuple(Segment(round(s.start, 2), round(s.end, 2), s.text.strip())
                       for s in segments if s.text.strip() and s.no_speech_prob < 0.8)
