@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from shortlist.errors import NotFound, ShortlistError
 from shortlist.settings import Settings
@@ -135,8 +136,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         return summary.exit_code
     print(f"ingesting {len(plan.pending)} sources ({len(plan.settled)} already settled)…",
           flush=True)
-    # Load the models on the second core while Prefect starts its server on the first.
-    threading.Thread(target=_warm_up_quietly, args=(comps,), daemon=True).start()
+    # While Prefect starts its server on one core: load the models, then decode videos
+    # ahead of the flow, on the other.
+    local = [p for p in plan.pending if Path(p).is_file()]
+    threading.Thread(target=_prepare, args=(comps, local), daemon=True).start()
     # Prefect reads these at import: keep task results (the cross-run cache) in the data dir.
     os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(settings.results_dir))
     # The terminal gets one line per video; failures are in the summary, full logs in the UI.
@@ -151,11 +154,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return summary.exit_code
 
 
-def _warm_up_quietly(comps) -> None:
+def _prepare(comps, local_files: list[str]) -> None:
+    from shortlist.pipeline import transcode_ahead
+
     try:
         comps.warm_up()
     except Exception:  # noqa: BLE001 - a model that fails to load fails again, loudly, in its task
         pass
+    transcode_ahead(local_files, comps.settings)
 
 
 def _task_runner(workers: int):

@@ -60,6 +60,20 @@ def transcode_video(video: VideoFile, settings: Settings, gpu: int | None = None
     return transcode(Path(video.path), video.info, settings.media_dir / video.video_id, options)
 
 
+def transcode_ahead(paths: list[str], settings: Settings) -> None:
+    """Decode videos ahead of the flow (one at a time, errors left for the flow to report).
+
+    Renditions are content-addressed and locked per video, so the flow's transcode task
+    then finds them done. The CLI runs this while Prefect starts its server, when one
+    core would otherwise sit idle.
+    """
+    for path in paths:
+        try:
+            transcode_video(identify(LocalVideo(path, path)), settings)
+        except Exception:  # noqa: BLE001 - the flow meets the same error and reports it
+            continue
+
+
 def transcribe(rendition: Rendition, transcriber: Transcriber) -> Transcript:
     if rendition.audio_path is None:
         return EMPTY

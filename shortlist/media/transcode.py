@@ -8,7 +8,12 @@ A single ffmpeg process reads the source once and writes three outputs:
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import fcntl
 import functools
+import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +22,8 @@ from pathlib import Path
 
 from shortlist.errors import MediaError
 from shortlist.media.probe import MediaInfo
+
+MANIFEST = "rendition.json"
 
 
 @dataclass(frozen=True)
@@ -44,8 +51,50 @@ class Rendition:
 
 
 def transcode(source: Path, info: MediaInfo, out_dir: Path, options: TranscodeOptions) -> Rendition:
-    """Decode `source` once into `out_dir`; the folder appears whole or not at all."""
+    """Decode `source` once into `out_dir`; the folder appears whole or not at all.
+
+    `out_dir` is named by the content hash, so a complete rendition already there, made
+    with the same options, is reused; a lock keeps two workers from decoding one video.
+    """
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(out_dir.parent / f".{out_dir.name}.lock"):
+        done = read_rendition(out_dir, options)
+        if done is not None:
+            return done
+        rendition = _transcode_into(source, info, out_dir, options)
+        (out_dir / MANIFEST).write_text(json.dumps(
+            {"fingerprint": options.fingerprint, **dataclasses.asdict(rendition)}))
+        return rendition
+
+
+def read_rendition(out_dir: Path, options: TranscodeOptions) -> Rendition | None:
+    """The rendition in `out_dir` if it is complete and was made with these options."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if data.pop("fingerprint", None) != options.fingerprint:
+        return None
+    data["frame_paths"] = tuple(data["frame_paths"])
+    rendition = Rendition(**data)
+    if not all(Path(p).exists() for p in (rendition.video_path, *rendition.frame_paths)):
+        return None
+    return rendition
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _transcode_into(source: Path, info: MediaInfo, out_dir: Path,
+                    options: TranscodeOptions) -> Rendition:
     work = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_dir.parent))
     try:
         encoder = _run_ffmpeg(source, info, work, options)
