@@ -183,7 +183,12 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
         "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "status": "ok",
     }
-    return VideoPoint(video.video_id, payload, dense, sparse)
+    keyword_fields = {
+        "title": description.title, "tags": " ".join(description.tags),
+        "genres": " ".join(description.genres), "transcript": transcript.text, "ocr": ocr_text,
+        "labels": " ".join(lb.name for lb in signals.visual.labels) if signals.visual else "",
+    }
+    return VideoPoint(video.video_id, payload, dense, sparse, keyword_fields)
 
 
 def transcript_chunks(text: str, words_per_chunk: int = 150, max_chunks: int = 4) -> list[str]:

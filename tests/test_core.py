@@ -75,8 +75,9 @@ def test_no_gpu_configured_means_cpu(tmp_path):
 
 
 def _point(vid: str, text_vec, words: str, title: str) -> VideoPoint:
-    return VideoPoint(vid, {"video_id": vid, "title": title},
-                      {"text": list(map(float, text_vec))}, sparse_weights([(words, 1.0)]))
+    return VideoPoint(vid, {"video_id": vid, "title": title, "duration_s": float(len(vid))},
+                      {"text": list(map(float, text_vec))}, sparse_weights([(words, 1.0)]),
+                      {"title": title, "tags": words})
 
 
 def test_store_upsert_is_idempotent_and_search_fuses_keywords(tmp_path):
@@ -91,10 +92,30 @@ def test_store_upsert_is_idempotent_and_search_fuses_keywords(tmp_path):
     assert store.get("b")["title"] == "B again"
     # the dense part points at "a", the keyword at "b": both are found, keyword match ranks
     from shortlist.text import token_id as tid
-    hits = store.hybrid_search(list(vecs[0]), {tid("penguin"): 1.0}, limit=3)
+    hits = store.hybrid_search([list(vecs[0])], {tid("penguin"): 1.0}, "penguins", limit=3)
     assert {h.video_id for h in hits[:2]} == {"a", "b"}
     assert store.get("zzz") is None
+    # keyword hits obey filters too
+    from shortlist.store.qdrant_store import SearchFilters
+
+    only_long = SearchFilters(min_duration_s=5)  # "b" has duration 1
+    hits = store.hybrid_search([list(vecs[2])], {}, "penguin", limit=3, filters=only_long)
+    assert hits == []
+    store.delete(["b"])
+    assert store.keywords.search("penguin") == []
     store.close()
+
+
+def test_keyword_index_ranks_title_words_over_transcript_words(tmp_path):
+    from shortlist.store.keywords import KeywordIndex
+
+    index = KeywordIndex(tmp_path / "k.db")
+    index.upsert("t", {"title": "Penguins on ice", "transcript": "birds"})
+    index.upsert("s", {"title": "Birds", "transcript": "a penguin walked by, then birds"})
+    index.upsert("t", {"title": "Penguins on ice again", "transcript": "birds"})  # replaces
+    assert index.count() == 2
+    assert [v for v, _ in index.search("penguin")] == ["t", "s"]  # porter stemming
+    assert index.search("zebra") == [] and index.search("   ") == []
 
 
 def test_second_process_on_the_embedded_store_gets_a_clear_error(tmp_path):

@@ -29,12 +29,10 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
     if offset < 0:
         raise ValueError("offset cannot be negative")
     parts = split_preferences(query)
-    vectors = embedder.embed(parts if len(parts) > 1 else [query])
-    dense = [v.tolist() for v in vectors] if len(parts) > 1 else vectors[0].tolist()
+    dense = [v.tolist() for v in embedder.embed(parts if len(parts) > 1 else [query])]
     sparse = {token_id(t): 1.0 for t in tokens(query)}
-    query_filter = filters.to_qdrant() if filters else None
-    return store.hybrid_search(dense, sparse, limit=limit, offset=offset,
-                               query_filter=query_filter)
+    return store.hybrid_search(dense, sparse, query, limit=limit, offset=offset,
+                               filters=filters)
 
 
 def split_preferences(query: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ class VideoPoint:
     payload: dict[str, Any]
     dense: dict[str, list[float]]  # name -> vector; a missing name means "no such signal"
     sparse: dict[int, float]
+    keywords: dict[str, str] = field(default_factory=dict)  # field -> text, for keyword search
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,27 @@ class SearchFilters:
             return None
         return m.Filter(must=must or None, must_not=must_not or None)
 
+    @property
+    def empty(self) -> bool:
+        return self == SearchFilters()
+
+    def matches(self, payload: dict[str, Any]) -> bool:
+        """The same test as to_qdrant(), on a payload in hand."""
+        if self.tags and not set(self.tags) & set(payload.get("tags") or []):
+            return False
+        if self.genres and not set(self.genres) & set(payload.get("genres") or []):
+            return False
+        duration = payload.get("duration_s")
+        if self.min_duration_s is not None and (duration is None
+                                                or duration < self.min_duration_s):
+            return False
+        if self.max_duration_s is not None and (duration is None
+                                                or duration > self.max_duration_s):
+            return False
+        if self.language and payload.get("language") != self.language:
+            return False
+        return self.has_speech is None or payload.get("has_speech") == self.has_speech
+
 
 class VideoStore:
     def __init__(self, path: Path | None = None, url: str | None = None,
@@ -77,6 +99,7 @@ class VideoStore:
         self.path, self.url, self.api_key = path, url, api_key
         self.collection = collection
         self._client = None
+        self._keywords = None
         self._lock = threading.Lock()
 
     @property
@@ -127,11 +150,27 @@ class VideoStore:
             for field, kind in INDEXED_FIELDS.items():
                 client.create_payload_index(self.collection, field, kinds[kind])
 
+    @property
+    def keywords(self):
+        """The FTS5 keyword index beside an embedded store; None for a Qdrant server."""
+        if self.url:
+            return None
+        self.client  # noqa: B018 - the folder lock first: it says who owns this store
+        with self._lock:
+            if self._keywords is None:
+                from shortlist.store.keywords import KeywordIndex
+
+                self._keywords = KeywordIndex(self.path / f"{self.collection}-keywords.db")
+        return self._keywords
+
     def close(self) -> None:
         with self._lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+            if self._keywords is not None:
+                self._keywords.close()
+                self._keywords = None
 
     # Writes -----------------------------------------------------------------
 
@@ -147,12 +186,17 @@ class VideoStore:
             structs.append(m.PointStruct(id=point_id_for(p.video_id), vector=vector,
                                          payload=p.payload))
         self.client.upsert(self.collection, points=structs, wait=True)
+        if self.keywords is not None:
+            for p in points:
+                self.keywords.upsert(p.video_id, p.keywords)
 
     def delete(self, video_ids: Sequence[str]) -> None:
         from qdrant_client import models as m
 
         self.client.delete(self.collection, m.PointIdsList(
             points=[point_id_for(v) for v in video_ids]))
+        if self.keywords is not None:
+            self.keywords.delete(video_ids)
 
     # Reads ------------------------------------------------------------------
 
@@ -184,28 +228,52 @@ class VideoStore:
             if offset is None:
                 return
 
-    def hybrid_search(self, dense: list[float] | list[list[float]], sparse: dict[int, float],
-                      limit: int, offset: int = 0, query_filter=None) -> list[Hit]:
-        """Dense text vector(s) and sparse keywords, fused by reciprocal rank.
+    def hybrid_search(self, dense: list[list[float]], sparse: dict[int, float],
+                      keyword_query: str, limit: int, offset: int = 0,
+                      filters: SearchFilters | None = None) -> list[Hit]:
+        """Dense text rankings (one per preference) and a keyword ranking, fused by RRF.
 
         Several dense vectors (one per preference of "comedy, sci-fi, dark tone") each
-        get their own ranking, so one preference cannot drown the others.
+        get their own ranking, so one preference cannot drown the others. Keywords are
+        Qdrant's sparse vectors on a server, the FTS5 index beside an embedded folder.
         """
         from qdrant_client import models as m
 
+        filters = filters or SearchFilters()
+        query_filter = filters.to_qdrant()
         depth = max(50, (limit + offset) * 4)
-        queries = dense if dense and isinstance(dense[0], list) else [dense]
-        prefetch = [m.Prefetch(query=q, using=TEXT, limit=depth, filter=query_filter)
-                    for q in queries]
-        if sparse:
-            idx = sorted(sparse)
-            prefetch.append(m.Prefetch(
-                query=m.SparseVector(indices=idx, values=[sparse[i] for i in idx]),
-                using=KEYWORDS, limit=depth, filter=query_filter))
-        result = self.client.query_points(
-            self.collection, prefetch=prefetch, query=m.FusionQuery(fusion=m.Fusion.RRF),
-            limit=limit, offset=offset, with_payload=True)
-        return [_hit(p) for p in result.points]
+        if self.keywords is None:
+            prefetch = [m.Prefetch(query=q, using=TEXT, limit=depth, filter=query_filter)
+                        for q in dense]
+            if sparse:
+                idx = sorted(sparse)
+                prefetch.append(m.Prefetch(
+                    query=m.SparseVector(indices=idx, values=[sparse[i] for i in idx]),
+                    using=KEYWORDS, limit=depth, filter=query_filter))
+            result = self.client.query_points(
+                self.collection, prefetch=prefetch, query=m.FusionQuery(fusion=m.Fusion.RRF),
+                limit=limit, offset=offset, with_payload=True)
+            return [_hit(p) for p in result.points]
+
+        from shortlist.store.keywords import reciprocal_rank_fusion
+
+        rankings = []
+        for q in dense:
+            found = self.client.query_points(self.collection, query=q, using=TEXT, limit=depth,
+                                             query_filter=query_filter, with_payload=False)
+            rankings.append([str(p.id) for p in found.points])
+        keyword_ids = [vid for vid, _ in self.keywords.search(keyword_query, limit=depth)]
+        if keyword_ids and not filters.empty:
+            allowed = {p["video_id"] for p in self.get_many(keyword_ids) if filters.matches(p)}
+            keyword_ids = [v for v in keyword_ids if v in allowed]
+        rankings.append([point_id_for(v) for v in keyword_ids])
+        fused = sorted(reciprocal_rank_fusion(rankings).items(), key=lambda kv: -kv[1])
+        page = fused[offset:offset + limit]
+        records = self.client.retrieve(self.collection, [pid for pid, _ in page],
+                                       with_payload=True)
+        by_id = {str(r.id): dict(r.payload or {}) for r in records}
+        return [Hit(str(by_id[pid].get("video_id")), score, by_id[pid])
+                for pid, score in page if pid in by_id]
 
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
                          query_filter=None) -> list[Hit]:

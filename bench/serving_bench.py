@@ -1,0 +1,192 @@
+"""Search and recommendation latency through HTTP, and CLI cold starts, against catalogue size.
+
+  python bench/serving_bench.py [--sizes 1000 10000] [--requests 200] [--out bench/results]
+
+Catalogues are synthetic (random unit vectors, words drawn from a fixed vocabulary): the
+store's cost depends on the number and size of points, not on where they came from.
+Writes OUT/serving.json and OUT/serving.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WORDS = ("cat dog city night rocket space music talk science politics school book work office "
+         "coffee food lake mountain bicycle car train comedy dark bright calm robot computer "
+         "galaxy ocean forest rain snow dance song guitar piano lecture history war love").split()
+QUERIES = ["sci-fi, dark tone", "cat", "comedy, music", "science lecture", "city at night",
+           "rocket launch into space", "cooking food", "calm lake and mountains", "robot",
+           "politics and history"]
+
+
+def build_catalogue(data_dir: Path, size: int, seed: int = 0) -> list[str]:
+    from shortlist.store.qdrant_store import DIMENSIONS, VideoPoint, VideoStore
+    from shortlist.text import sparse_weights
+
+    rng = np.random.default_rng(seed)
+    store = VideoStore(path=data_dir / "qdrant")
+    ids = [f"{i:016x}" for i in range(size)]
+    for start in range(0, size, 500):
+        batch = []
+        for vid in ids[start:start + 500]:
+            words = rng.choice(WORDS, size=12).tolist()
+            dense = {}
+            for name, dim in DIMENSIONS.items():
+                v = rng.normal(size=dim).astype(np.float32)
+                dense[name] = (v / np.linalg.norm(v)).tolist()
+            payload = {"video_id": vid, "source": f"/videos/{vid}.mp4", "url": None,
+                       "title": " ".join(words[:4]), "tags": words[:6], "genres": words[6:8],
+                       "duration_s": float(rng.uniform(3, 120)), "language": "en",
+                       "has_speech": bool(rng.random() < 0.6),
+                       "ingested_at": f"2026-11-{1 + int(rng.integers(0, 20)):02d}T00:00:00Z"}
+            batch.append(VideoPoint(vid, payload, dense, sparse_weights([(" ".join(words), 1)]),
+                                    {"title": payload["title"], "tags": " ".join(words)}))
+        store.upsert(batch)
+    store.close()
+    return ids
+
+
+def add_events(data_dir: Path, ids: list[str], users: int = 20, per_user: int = 15) -> None:
+    from shortlist.recommend.events import EventLog
+
+    log = EventLog(data_dir / "events.db")
+    rng = random.Random(1)
+    for u in range(users):
+        for vid in rng.sample(ids, per_user):
+            kind = rng.choice(["watched", "watched", "liked", "skipped"])
+            log.record(f"user{u}", vid, kind, seconds=rng.uniform(1, 60))
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50_ms": round(1000 * statistics.median(ordered), 1),
+            "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 1)}
+
+
+def http_latency(data_dir: Path, ids: list[str], requests: int) -> dict:
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SHORTLIST_DATA_DIR": str(data_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "shortlist.cli", "serve", "--port", str(port)],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        started = time.perf_counter()
+        with httpx.Client(timeout=30) as client:
+            while True:
+                try:
+                    if client.get(f"{base}/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+                if time.perf_counter() - started > 120:
+                    raise SystemExit("server did not start")
+            startup_s = time.perf_counter() - started
+            client.post(f"{base}/search", json={"query": "warm up"})  # loads the embedder
+            rng = random.Random(2)
+            out = {"server_start_s": round(startup_s, 2)}
+            for name, call in {
+                "search": lambda: client.post(f"{base}/search", json={
+                    "query": rng.choice(QUERIES), "limit": 10}),
+                "search_filtered": lambda: client.post(f"{base}/search", json={
+                    "query": rng.choice(QUERIES), "limit": 10,
+                    "filters": {"has_speech": True, "max_duration_s": 60}}),
+                "recommend": lambda: client.get(
+                    f"{base}/users/user{rng.randrange(20)}/recommendations"),
+                "similar": lambda: client.get(f"{base}/videos/{rng.choice(ids)}/similar"),
+            }.items():
+                samples = []
+                for _ in range(requests):
+                    t = time.perf_counter()
+                    response = call()
+                    samples.append(time.perf_counter() - t)
+                    response.raise_for_status()
+                out[name] = percentiles(samples)
+            return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def cold_starts(data_dir: Path, ids: list[str], runs: int = 5) -> dict:
+    env = {**os.environ, "SHORTLIST_DATA_DIR": str(data_dir)}
+    commands = {
+        "search": ["search", "sci-fi, dark tone", "--json"],
+        "watch": ["watch", "user1", ids[0], "--seconds", "12"],
+        "recommend": ["recommend", "user1", "--json"],
+    }
+    out = {}
+    for name, args in commands.items():
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "shortlist.cli", *args], env=env, cwd=ROOT,
+                           check=True, capture_output=True)
+            times.append(time.perf_counter() - t)
+        out[name] = {"median_s": round(statistics.median(times), 2),
+                     "max_s": round(max(times), 2)}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {"machine": f"{os.cpu_count()} cores", "sizes": {}}
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp)
+            t = time.perf_counter()
+            ids = build_catalogue(data, size)
+            add_events(data, ids)
+            build_s = time.perf_counter() - t
+            results["sizes"][size] = {"build_s": round(build_s, 1),
+                                      "http": http_latency(data, ids, args.requests),
+                                      "cold_start": cold_starts(data, ids)}
+        print(json.dumps({size: results["sizes"][size]}, indent=1), flush=True)
+    (out / "serving.json").write_text(json.dumps(results, indent=1))
+    lines = ["# Serving benchmark", "",
+             f"Embedded Qdrant, synthetic catalogues, {args.requests} sequential requests per "
+             f"endpoint over loopback HTTP, {results['machine']}. "
+             "Command: `python bench/serving_bench.py`.", "",
+             "| videos | endpoint | p50 ms | p99 ms |", "|---|---|---|---|"]
+    for size, r in results["sizes"].items():
+        for name in ("search", "search_filtered", "recommend", "similar"):
+            lines.append(f"| {size} | {name} | {r['http'][name]['p50_ms']} | "
+                         f"{r['http'][name]['p99_ms']} |")
+    lines += ["", "| videos | CLI command (cold process) | median s | max s |", "|---|---|---|---|"]
+    for size, r in results["sizes"].items():
+        for name, c in r["cold_start"].items():
+            lines.append(f"| {size} | `shortlist {name}` | {c['median_s']} | {c['max_s']} |")
+    lines += ["", "| videos | server start s |", "|---|---|"]
+    lines += [f"| {size} | {r['http']['server_start_s']} |" for size, r in results["sizes"].items()]
+    (out / "serving.md").write_text("\n".join(lines) + "\n")
+    print((out / "serving.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
