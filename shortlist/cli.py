@@ -95,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     c.set_defaults(handler=cmd_similar)
 
+    c = sub.add_parser("eval", help="search and recommendation quality against baselines")
+    c.add_argument("corpus", nargs="?", default="samples/corpus", metavar="CORPUS_DIR",
+                   help="a corpus with manifest.json and queries.json, already ingested")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=cmd_eval)
+
     c = sub.add_parser("serve", help="the HTTP API and the web page")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8000)
@@ -273,6 +279,16 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
 
     hits = similar(components_for(settings).store(), args.video_id, limit=args.limit)
     return _print_results(hits, args.json, "no similar videos yet")
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from shortlist.evaluate import evaluate, format_table
+    from shortlist.runtime import components_for
+
+    comps = components_for(settings)
+    report = evaluate(Path(args.corpus), comps.store(), comps.embedder())
+    print(json.dumps(report, indent=1) if args.json else format_table(report))
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -26,6 +26,7 @@ from shortlist.settings import Settings
 from shortlist.signals import AudioSignals, Description, Signals, VisualSignals
 from shortlist.sources import LocalVideo
 from shortlist.store.ids import content_hash, video_id_for
+from shortlist.store.keywords import fields_from_payload
 from shortlist.store.qdrant_store import AUDIO, TEXT, VISUAL, VideoPoint
 from shortlist.text import sparse_weights
 
@@ -136,9 +137,11 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
     """Vectors and payload for one video."""
     transcript = signals.transcript or EMPTY
     ocr_text = " ".join(signals.ocr_lines)
+    # The head names what is seen and read; the templated description sentence adds only
+    # boilerplate. Where there is speech, head and speech count half each.
     head = ". ".join(filter(None, [
         description.title, ", ".join(description.genres), ", ".join(description.tags),
-        description.description, ocr_text]))
+        ocr_text]))
     chunks = [head] + transcript_chunks(transcript.text)
     vecs = embedder.embed(chunks)
     text_vec = 0.5 * vecs[0] + 0.5 * vecs[1:].mean(axis=0) if len(chunks) > 1 else vecs[0]
@@ -183,12 +186,7 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
         "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "status": "ok",
     }
-    keyword_fields = {
-        "title": description.title, "tags": " ".join(description.tags),
-        "genres": " ".join(description.genres), "transcript": transcript.text, "ocr": ocr_text,
-        "labels": " ".join(lb.name for lb in signals.visual.labels) if signals.visual else "",
-    }
-    return VideoPoint(video.video_id, payload, dense, sparse, keyword_fields)
+    return VideoPoint(video.video_id, payload, dense, sparse, fields_from_payload(payload))
 
 
 def transcript_chunks(text: str, words_per_chunk: int = 150, max_chunks: int = 4) -> list[str]:

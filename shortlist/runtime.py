@@ -102,7 +102,7 @@ class Components:
             "ocr": f"{TextReader.name}:{TextReader.version}:{s.ocr_frames}f",
             "safety": f"{SafetyScorer.name}:{SafetyScorer.version}",
             "describe": f"{s.describer}:{LocalDescriber.version}",
-            "embed": f"{MiniLMEmbedder.name}:{MiniLMEmbedder.version}:doc-1",
+            "embed": f"{MiniLMEmbedder.name}:{MiniLMEmbedder.version}:doc-3",
         }
 
 

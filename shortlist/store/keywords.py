@@ -67,6 +67,18 @@ class KeywordIndex:
             self._db.close()
 
 
+def fields_from_payload(payload: dict) -> dict[str, str]:
+    """The searchable text of a catalogue point, field by field, from its payload."""
+    return {
+        "title": payload.get("title") or "",
+        "tags": " ".join(payload.get("tags") or []),
+        "genres": " ".join(payload.get("genres") or []),
+        "transcript": payload.get("transcript") or "",
+        "ocr": payload.get("ocr_text") or "",
+        "labels": " ".join(lb["name"] for lb in payload.get("visual_labels") or []),
+    }
+
+
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 2) -> dict[str, float]:
     """score = sum over rankings of 1 / (rank + k), rank from 1; k = 2 as Qdrant's default."""
     scores: dict[str, float] = {}

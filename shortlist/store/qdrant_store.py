@@ -155,12 +155,17 @@ class VideoStore:
         """The FTS5 keyword index beside an embedded store; None for a Qdrant server."""
         if self.url:
             return None
-        self.client  # noqa: B018 - the folder lock first: it says who owns this store
+        client = self.client  # the folder lock first: it says who owns this store
         with self._lock:
             if self._keywords is None:
-                from shortlist.store.keywords import KeywordIndex
+                from shortlist.store.keywords import KeywordIndex, fields_from_payload
 
-                self._keywords = KeywordIndex(self.path / f"{self.collection}-keywords.db")
+                index = KeywordIndex(self.path / f"{self.collection}-keywords.db")
+                if index.count() == 0 and client.count(self.collection).count > 0:
+                    # A catalogue made before the index existed, or a deleted index file.
+                    for payload in self._scroll(client):
+                        index.upsert(payload["video_id"], fields_from_payload(payload))
+                self._keywords = index
         return self._keywords
 
     def close(self) -> None:
@@ -219,10 +224,13 @@ class VideoStore:
         return self.client.count(self.collection, exact=True).count
 
     def scroll(self, batch: int = 256) -> Iterator[dict[str, Any]]:
+        return self._scroll(self.client, batch)
+
+    def _scroll(self, client, batch: int = 256) -> Iterator[dict[str, Any]]:
         offset = None
         while True:
-            points, offset = self.client.scroll(self.collection, limit=batch, offset=offset,
-                                                with_payload=True, with_vectors=False)
+            points, offset = client.scroll(self.collection, limit=batch, offset=offset,
+                                           with_payload=True, with_vectors=False)
             for p in points:
                 yield dict(p.payload or {})
             if offset is None:
