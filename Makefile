@@ -7,7 +7,7 @@ DEMO_DATA := .data/demo
 APT_PKGS  := ffmpeg espeak-ng fortunes fonts-dejavu-core
 APT_TEST  := chromium chromium-driver
 
-.PHONY: demo test test-fast bench lint system system-test venv corpus clean
+.PHONY: demo test test-fast bench lint system system-test venv corpus clean prefect-up prefect-down
 
 demo: system venv corpus
 	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist ingest $(CORPUS); \
@@ -26,6 +26,28 @@ test-fast: venv
 
 bench: system venv corpus
 	$(PY) bench/ingest_bench.py
+	$(PY) bench/serving_bench.py
+	{ echo "# Benchmark results"; echo; echo "Made by \`make bench\` on this repository's CI kind of machine."; \
+	  echo; cat bench/results/ingest.md; echo; cat bench/results/serving.md; } > bench/RESULTS.md
+
+# A local Prefect server and a process worker, then every deployment in prefect.yaml.
+PREFECT_HOME_DIR := $(CURDIR)/.data/prefect
+PREFECT_ENV := PREFECT_HOME=$(PREFECT_HOME_DIR) PREFECT_API_URL=http://127.0.0.1:4200/api
+prefect-up: venv
+	mkdir -p $(PREFECT_HOME_DIR)
+	$(PREFECT_ENV) nohup $(VENV)/bin/prefect server start --host 127.0.0.1 --port 4200 \
+	  > $(PREFECT_HOME_DIR)/server.log 2>&1 & echo $$! > $(PREFECT_HOME_DIR)/server.pid
+	for i in $$(seq 1 60); do curl -fs http://127.0.0.1:4200/api/health >/dev/null && break; sleep 1; done
+	$(PREFECT_ENV) $(VENV)/bin/prefect work-pool create shortlist-process --type process \
+	  --overwrite >/dev/null
+	$(PREFECT_ENV) nohup $(VENV)/bin/prefect worker start --pool shortlist-process \
+	  > $(PREFECT_HOME_DIR)/worker.log 2>&1 & echo $$! > $(PREFECT_HOME_DIR)/worker.pid
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PREFECT_ENV) $(VENV)/bin/prefect --no-prompt deploy --all
+	@echo "Prefect UI: http://127.0.0.1:4200  (export $(PREFECT_ENV) to use the CLI)"
+
+prefect-down:
+	-for p in worker server; do [ -f $(PREFECT_HOME_DIR)/$$p.pid ] && \
+	  kill $$(cat $(PREFECT_HOME_DIR)/$$p.pid) 2>/dev/null; rm -f $(PREFECT_HOME_DIR)/$$p.pid; done
 
 lint: venv
 	$(VENV)/bin/ruff check .
