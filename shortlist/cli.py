@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     c.set_defaults(handler=cmd_eval)
 
+    c = sub.add_parser("s3-bridge", help="turn S3 notifications from an SQS queue into "
+                       "Prefect events that trigger the ingest-s3-object deployment")
+    c.add_argument("--queue", required=True, metavar="URL", help="the SQS queue URL")
+    c.set_defaults(handler=cmd_s3_bridge)
+
     c = sub.add_parser("serve", help="the HTTP API and the web page")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8000)
@@ -288,6 +293,15 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     comps = components_for(settings)
     report = evaluate(Path(args.corpus), comps.store(), comps.embedder())
     print(json.dumps(report, indent=1) if args.json else format_table(report))
+    return 0
+
+
+def cmd_s3_bridge(args: argparse.Namespace, settings: Settings) -> int:
+    from deployments.s3_bridge import run
+
+    print(f"forwarding S3 notifications from {args.queue} to Prefect (Ctrl-C stops)",
+          flush=True)
+    run(args.queue)
     return 0
 
 
