@@ -12,7 +12,7 @@ from prefect import task
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 
 from shortlist import pipeline
-from shortlist.errors import ShortlistError
+from shortlist.errors import ShortlistError, StoreUnavailable
 from shortlist.gpu import device_name
 from shortlist.media.transcode import Rendition
 from shortlist.models.asr import Transcript
@@ -26,9 +26,14 @@ STAGE_CACHE = (INPUTS - "settings" - "video" - "rendition" - "signals") + TASK_S
 
 
 def retry_if_transient(task, task_run, state) -> bool:
-    """Bad input (a corrupt file, a 404) fails at once; other errors get the retries."""
+    """Bad input (a corrupt file, a 404) fails at once; other errors get the retries.
+
+    A store held by another process (a reader, another run) is transient too.
+    """
     try:
         state.result()
+    except StoreUnavailable:
+        return True
     except ShortlistError:
         return False
     except Exception:
