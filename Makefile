@@ -27,8 +27,10 @@ test-fast: venv
 bench: system venv corpus
 	$(PY) bench/ingest_bench.py
 	$(PY) bench/serving_bench.py
+	$(PY) bench/plots.py
 	{ echo "# Benchmark results"; echo; echo "Made by \`make bench\` on this repository's CI kind of machine."; \
-	  echo; cat bench/results/ingest.md; echo; cat bench/results/serving.md; } > bench/RESULTS.md
+	  echo; cat bench/results/ingest.md; echo; echo "![ingest](results/ingest.png)"; echo; \
+	  cat bench/results/serving.md; echo; echo "![serving](results/serving.png)"; } > bench/RESULTS.md
 
 # A local Prefect server and a process worker, then every deployment in prefect.yaml.
 PREFECT_HOME_DIR := $(CURDIR)/.data/prefect
