@@ -233,13 +233,13 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     comps = components_for(settings)
     hits = search(comps.store(), comps.embedder(), args.query, limit=args.limit)
     return _print_results(hits, args.json, "no results (is the catalogue empty? see "
-                          "`shortlist list`)")
+                          "`shortlist list`)", comps.playable_urls())
 
 
-def _print_results(hits, as_json: bool, empty_message: str) -> int:
+def _print_results(hits, as_json: bool, empty_message: str, urls=None) -> int:
     from shortlist.recommend.search import result_record
 
-    records = [result_record(h) for h in hits]
+    records = [result_record(h, urls) for h in hits]
     if as_json:
         print(json.dumps(records, indent=1, ensure_ascii=False))
         return 0
@@ -275,15 +275,16 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     hits = recommend(comps.store(), EventLog(settings.events_path), args.user,
                      limit=args.limit, prefer=args.prefer, embedder=comps.embedder())
     return _print_results(hits, args.json, "nothing to recommend: the catalogue is empty or "
-                          "the user has watched everything")
+                          "the user has watched everything", comps.playable_urls())
 
 
 def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
     from shortlist.recommend.similar import similar
     from shortlist.runtime import components_for
 
-    hits = similar(components_for(settings).store(), args.video_id, limit=args.limit)
-    return _print_results(hits, args.json, "no similar videos yet")
+    comps = components_for(settings)
+    hits = similar(comps.store(), args.video_id, limit=args.limit)
+    return _print_results(hits, args.json, "no similar videos yet", comps.playable_urls())
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

@@ -131,9 +131,19 @@ def describe(signals: Signals, describer: Describer) -> Description:
     return describer.describe(signals)
 
 
+def publish_rendition(video: VideoFile, rendition: Rendition, settings: Settings) -> str | None:
+    """Copy the rendition to the publish bucket, if one is configured; returns its s3:// URL."""
+    if not settings.publish_bucket:
+        return None
+    from shortlist.media.s3 import publish_file
+
+    return publish_file(Path(rendition.video_path), settings.publish_bucket,
+                        f"renditions/{video.video_id}.mp4")
+
+
 def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
                 description: Description, embedder: TextEmbedder,
-                stage_versions: dict[str, str]) -> VideoPoint:
+                stage_versions: dict[str, str], published: str | None = None) -> VideoPoint:
     """Vectors and payload for one video."""
     transcript = signals.transcript or EMPTY
     ocr_text = " ".join(signals.ocr_lines)
@@ -161,6 +171,7 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
         "sha256": video.sha256,
         "source": video.source,
         "url": Path(rendition.video_path).resolve().as_uri(),
+        "rendition_s3": published,
         "rendition_path": rendition.video_path,
         "duration_s": round(video.info.duration_s, 3),
         "size_bytes": video.size_bytes,

@@ -83,6 +83,12 @@ class Components:
         raise ValueError(f"describer {self.settings.describer!r} is not available in this "
                          "build: use 'local'")
 
+    def playable_urls(self):
+        from shortlist.recommend.search import PlayableUrls
+
+        return self._once("urls", "", lambda: PlayableUrls(self.settings.publish_base_url,
+                                                           self.settings.presign_ttl_s))
+
     def warm_up(self) -> None:
         """Load every ingest model now; the CLI does this while Prefect starts its server."""
         for model in (self.embedder(), self.describer(), self.transcriber(), self.frame_tagger(),

@@ -30,6 +30,11 @@ class Settings:
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     collection: str = "videos"
+    # Publishing renditions to a bucket: the payload then names s3://bucket/renditions/ID.mp4
+    # and results carry a public URL (publish_base_url) or one presigned on each answer.
+    publish_bucket: str | None = None
+    publish_base_url: str | None = None
+    presign_ttl_s: int = 3600
     # When set, write endpoints of the HTTP API require this key (header X-API-Key).
     api_key: str | None = None
     # Speech: "faster-whisper" (weights shipped in a package) or "openai-whisper".

@@ -97,10 +97,12 @@ def describe(signals: Signals, sha256: str, version: str, settings: Settings) ->
       retry_condition_fn=retry_if_transient)
 def index(video: pipeline.VideoFile, rendition: Rendition, signals: Signals,
           description: Description, warnings: list[str], settings: Settings) -> str:
-    """Embed and upsert. Not cached: it is cheap, and the payload carries this run's source."""
+    """Publish (if configured), embed and upsert. Not cached: the payload carries this run's
+    source."""
     comps = components_for(settings)
+    published = pipeline.publish_rendition(video, rendition, settings)
     point = pipeline.build_point(video, rendition, signals, description, comps.embedder(),
-                                 comps.stage_versions())
+                                 comps.stage_versions(), published)
     if warnings:
         point.payload["warnings"] = list(warnings)
     comps.store().upsert([point])

@@ -43,14 +43,15 @@ def _wait(url: str, timeout: float = 90) -> None:
 
 
 @pytest.fixture()
-def stack(tmp_path):
+def stack(tmp_path, monkeypatch):
     moto_port, prefect_port = _port(), _port()
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
            "PREFECT_HOME": str(tmp_path / "prefect"),
            "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api",
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "SHORTLIST_DATA_DIR": str(tmp_path / "data"), "PWD": str(ROOT)}
+           "SHORTLIST_DATA_DIR": str(tmp_path / "data"), "PWD": str(ROOT),
+           "SHORTLIST_PUBLISH_BUCKET": "renditions"}
     procs = []
 
     def start(*cmd: str) -> None:
@@ -74,9 +75,10 @@ def stack(tmp_path):
         start(str(BIN / "prefect"), "worker", "start", "--pool", "shortlist-process")
         for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
                     "AWS_ENDPOINT_URL"):
-            os.environ[var] = env[var]
+            monkeypatch.setenv(var, env[var])
         s3, sqs = boto3.client("s3"), boto3.client("sqs")
         s3.create_bucket(Bucket="uploads")
+        s3.create_bucket(Bucket="renditions")
         queue = sqs.create_queue(QueueName="uploads-events")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
@@ -108,3 +110,8 @@ def test_an_upload_becomes_searchable_through_the_deployment(stack, media):
     if not found:
         dump = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in logs.glob("*.log"))
         pytest.fail(f"the upload never became searchable\n{dump}")
+    # The rendition was published: the result carries a presigned URL that plays.
+    url = found[0]["url"]
+    assert url.startswith(os.environ["AWS_ENDPOINT_URL"] + "/renditions/renditions/")
+    video = httpx.get(url, timeout=30)
+    assert video.status_code == 200 and video.content[4:8] == b"ftyp"

@@ -65,3 +65,28 @@ def test_s3_object_and_prefix(tmp_path, media, monkeypatch):
                                                   "s3://videos/in/b.mp4"]
         with pytest.raises(SourceError, match="cannot read"):
             fetch_s3("s3://videos/in/missing.mp4", tmp_path, client=s3)
+
+
+def test_published_renditions_get_a_fresh_presigned_url(tmp_path, media, monkeypatch):
+    from moto import mock_aws
+
+    from shortlist.media.s3 import publish_file
+    from shortlist.recommend.search import PlayableUrls
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="public")
+        url = publish_file(media["silent"], "public", "renditions/abc.mp4", client=s3)
+        assert url == "s3://public/renditions/abc.mp4"
+        body = s3.get_object(Bucket="public", Key="renditions/abc.mp4")["Body"].read()
+        assert body == media["silent"].read_bytes()
+        payload = {"url": "file:///local.mp4", "rendition_s3": url}
+        signed = PlayableUrls(ttl_s=600).for_payload(payload)
+        assert signed.startswith("https://") and "renditions/abc.mp4" in signed
+        assert "Signature=" in signed and "Expires=" in signed  # SigV2 or SigV4 query auth
+        public = PlayableUrls("https://cdn.example.org/v").for_payload(payload)
+        assert public == "https://cdn.example.org/v/renditions/abc.mp4"
+        assert PlayableUrls().for_payload({"url": "file:///x.mp4"}) == "file:///x.mp4"

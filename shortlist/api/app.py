@@ -38,6 +38,12 @@ def require_key(request: Request, x_api_key: Annotated[str | None, Header()] = N
 C = Annotated[Components, Depends(get_components)]
 
 
+def _results(hits, c: Components, limit: int, offset: int = 0) -> Results:
+    urls = c.playable_urls()
+    return Results(results=[Result(**result_record(h, urls)) for h in hits], limit=limit,
+                   offset=offset)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.load()
     app = FastAPI(title="Shortlist", version="0.1.0",
@@ -74,8 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 f.max_duration_s, f.language, f.has_speech)
         hits = search(c.store(), c.embedder(), body.query, limit=body.limit,
                       offset=body.offset, filters=filters)
-        return Results(results=[Result(**result_record(h)) for h in hits], limit=body.limit,
-                       offset=body.offset)
+        return _results(hits, c, body.limit, body.offset)
 
     @app.get("/videos")
     def list_videos(c: C, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -98,16 +103,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from shortlist.recommend.similar import similar
 
         hits = similar(c.store(), video_id, limit=limit)
-        return Results(results=[Result(**result_record(h)) for h in hits], limit=limit)
+        return _results(hits, c, limit)
 
     @app.get("/videos/{video_id}/stream", response_model=None)
     def stream(video_id: str, c: C) -> FileResponse | RedirectResponse:
         record = c.store().get(video_id)
         if record is None:
             raise NotFound(f"no video with id {video_id!r}")
-        url = record.get("url") or ""
+        url = c.playable_urls().for_payload(record) or ""
         if url.startswith(("http://", "https://")):
-            return RedirectResponse(url, status_code=307)
+            return RedirectResponse(url, status_code=307)  # presigned now: never stale
         path = Path(record.get("rendition_path") or "")
         if not path.is_file():
             raise NotFound(f"the rendition of {video_id} is missing from {path.parent}")
@@ -130,6 +135,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         hits = recommend(c.store(), app.state.events, user_id, limit=limit, prefer=prefer,
                          embedder=c.embedder())
-        return Results(results=[Result(**result_record(h)) for h in hits], limit=limit)
+        return _results(hits, c, limit)
 
     return app

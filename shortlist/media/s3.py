@@ -58,3 +58,36 @@ def fetch_s3(url: str, dest: Path, client=None) -> list[tuple[Path, str]]:
         return out
     except (ClientError, BotoCoreError) as exc:
         raise SourceError(f"cannot read {url}: {exc}") from exc
+
+
+def publish_file(path: Path, bucket: str, key: str, client=None) -> str:
+    """Upload a rendition (skipped when an object of the same size is there); returns s3://."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = client or s3_client()
+    try:
+        try:
+            head = client.head_object(Bucket=bucket, Key=key)
+            if head.get("ContentLength") == path.stat().st_size:
+                return f"s3://{bucket}/{key}"
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+        client.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": "video/mp4"})
+        return f"s3://{bucket}/{key}"
+    except (ClientError, BotoCoreError) as exc:
+        raise SourceError(f"cannot publish to s3://{bucket}/{key}: {exc}") from exc
+
+
+def playable_url(s3_url: str, public_base_url: str | None, ttl_s: int, client=None) -> str:
+    """A URL a browser can play: the public one, or a presigned one made now.
+
+    Presigning at read time means a stored URL never goes stale: every answer carries
+    one that is valid for `ttl_s` from the moment it was given.
+    """
+    bucket, key = parse_s3_url(s3_url)
+    if public_base_url:
+        return f"{public_base_url.rstrip('/')}/{key}"
+    client = client or s3_client()
+    return client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                         ExpiresIn=ttl_s)

@@ -35,18 +35,38 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
                                filters=filters)
 
 
+class PlayableUrls:
+    """Turns a payload into the URL to play: published renditions get a public or freshly
+    presigned URL; local ones keep their file URL."""
+
+    def __init__(self, public_base_url: str | None = None, ttl_s: int = 3600) -> None:
+        self.public_base_url = public_base_url
+        self.ttl_s = ttl_s
+        self._client = None
+
+    def for_payload(self, payload: dict[str, Any]) -> str | None:
+        published = payload.get("rendition_s3")
+        if not published:
+            return payload.get("url")
+        from shortlist.media.s3 import playable_url, s3_client
+
+        if self._client is None and not self.public_base_url:
+            self._client = s3_client()
+        return playable_url(published, self.public_base_url, self.ttl_s, self._client)
+
+
 def split_preferences(query: str) -> list[str]:
     return [p.strip() for p in query.replace(";", ",").split(",") if p.strip()][:8]
 
 
-def result_record(hit: Hit) -> dict[str, Any]:
+def result_record(hit: Hit, urls: PlayableUrls | None = None) -> dict[str, Any]:
     """The shape every result takes in JSON output, CLI and HTTP alike."""
     p = hit.payload
     return {
         "video_id": hit.video_id,
         "score": round(hit.score, 4),
         "source": p.get("source"),
-        "url": p.get("url"),
+        "url": urls.for_payload(p) if urls else p.get("url"),
         "title": p.get("title", ""),
         "tags": p.get("tags", []),
         "genres": p.get("genres", []),
