@@ -28,9 +28,14 @@ bench: system venv corpus
 	$(PY) bench/ingest_bench.py
 	$(PY) bench/serving_bench.py
 	$(PY) bench/plots.py
+	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist ingest $(CORPUS) >/dev/null
+	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist eval $(CORPUS) --json > bench/results/eval.json
+	{ echo '# Quality (`shortlist eval` on the sample corpus)'; echo; echo '```'; \
+	  SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist eval $(CORPUS); echo '```'; } > bench/results/eval.md
 	{ echo "# Benchmark results"; echo; echo "Made by \`make bench\` on this repository's CI kind of machine."; \
 	  echo; cat bench/results/ingest.md; echo; echo "![ingest](results/ingest.png)"; echo; \
-	  cat bench/results/serving.md; echo; echo "![serving](results/serving.png)"; } > bench/RESULTS.md
+	  cat bench/results/serving.md; echo; echo "![serving](results/serving.png)"; echo; \
+	  cat bench/results/eval.md; } > bench/RESULTS.md
 
 # A local Prefect server and a process worker, then every deployment in prefect.yaml.
 PREFECT_HOME_DIR := $(CURDIR)/.data/prefect
