@@ -56,7 +56,9 @@ def ingest_video(video: LocalVideo, settings: Settings) -> VideoReport:
     try:
         vf = timed("identify", pipeline.identify, video)
         sha = vf.sha256
-        t_ver = versions["transcode"]
+        # Stage outputs name files under the data dir, so the data dir is part of every key
+        # that reads them: a run against another data dir must not reuse these records.
+        t_ver = f"{versions['transcode']}@{settings.media_dir}"
         rendition = timed("transcode", stages.transcode, vf, sha, t_ver, settings)
         keyed = {"sha256": sha, "settings": settings}
         audio, transcript = timed(
