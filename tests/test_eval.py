@@ -35,6 +35,8 @@ def test_recommendations_well_above_random(report):
     assert rec["users"] >= 5
     # The goal is 2x; the sample corpus gives ~1.9x (see bench/results). Guard regressions.
     assert rec["shortlist"]["precision@10"] >= 1.5 * rec["random"]["precision@10"]
+    # and at least as good as recommending by TF-IDF over transcripts
+    assert rec["shortlist"]["precision@10"] >= rec["tfidf-transcript"]["precision@10"]
 
 
 def test_eval_without_ingest_says_what_to_do(corpus, tmp_path):
