@@ -22,12 +22,13 @@ from shortlist.models.ocr import TextReader, pick_text_frames
 from shortlist.models.safety import SafetyScorer
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.models.vision import FrameTagger
+from shortlist.projection import project
 from shortlist.settings import Settings
 from shortlist.signals import AudioSignals, Description, Signals, VisualSignals
 from shortlist.sources import LocalVideo
 from shortlist.store.ids import content_hash, video_id_for
 from shortlist.store.keywords import fields_from_payload
-from shortlist.store.qdrant_store import AUDIO, TEXT, VISUAL, VideoPoint
+from shortlist.store.qdrant_store import AUDIO, DIMENSIONS, TEXT, VISUAL, VideoPoint
 from shortlist.text import sparse_weights
 
 
@@ -158,9 +159,11 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
     text_vec = text_vec / (np.linalg.norm(text_vec) or 1.0)
     dense = {TEXT: text_vec.astype(np.float32).tolist()}
     if signals.visual:
-        dense[VISUAL] = np.load(signals.visual.features_path).astype(np.float32).tolist()
+        dense[VISUAL] = project(np.load(signals.visual.features_path), DIMENSIONS[VISUAL],
+                                seed=1).tolist()
     if signals.audio:
-        dense[AUDIO] = np.load(signals.audio.scores_path).astype(np.float32).tolist()
+        dense[AUDIO] = project(np.load(signals.audio.scores_path), DIMENSIONS[AUDIO],
+                               seed=2).tolist()
     sparse = sparse_weights([
         (description.title, 2.0), (" ".join(description.tags), 2.0),
         (" ".join(description.genres), 1.5), (transcript.text, 1.0), (ocr_text, 1.5),

@@ -108,7 +108,7 @@ class Components:
             "ocr": f"{TextReader.name}:{TextReader.version}:{s.ocr_frames}f",
             "safety": f"{SafetyScorer.name}:{SafetyScorer.version}",
             "describe": f"{s.describer}:{LocalDescriber.version}",
-            "embed": f"{MiniLMEmbedder.name}:{MiniLMEmbedder.version}:doc-3",
+            "embed": f"{MiniLMEmbedder.name}:{MiniLMEmbedder.version}:doc-3:proj256+128",
         }
 
 

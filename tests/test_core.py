@@ -134,3 +134,18 @@ def test_second_process_on_the_embedded_store_gets_a_clear_error(tmp_path):
 def test_data_dir_defaults_to_the_user_data_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert Settings.load(env={}).data_dir == Path(tmp_path) / "shortlist"
+
+
+def test_a_collection_with_other_vector_sizes_is_refused_with_the_way_out(tmp_path):
+    from qdrant_client import QdrantClient
+    from qdrant_client import models as m
+
+    from shortlist.errors import StoreUnavailable
+
+    old = QdrantClient(path=str(tmp_path / "q"))
+    old.create_collection("videos", vectors_config={
+        "text": m.VectorParams(size=384, distance=m.Distance.COSINE),
+        "visual": m.VectorParams(size=1280, distance=m.Distance.COSINE)})
+    old.close()
+    with pytest.raises(StoreUnavailable, match="SHORTLIST_COLLECTION"):
+        VideoStore(path=tmp_path / "q").count()

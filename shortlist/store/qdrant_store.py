@@ -12,7 +12,9 @@ from shortlist.errors import StoreUnavailable
 from shortlist.store.ids import point_id_for
 
 TEXT, VISUAL, AUDIO, KEYWORDS = "text", "visual", "audio", "keywords"
-DIMENSIONS = {TEXT: 384, VISUAL: 1280, AUDIO: 521}
+# visual: EfficientNet's 1280-d features, audio: YAMNet's 521 scores, both projected down
+# (shortlist/projection.py) so the embedded store opens fast.
+DIMENSIONS = {TEXT: 384, VISUAL: 256, AUDIO: 128}
 # Payload fields that filters use get an index (a server uses them; embedded mode ignores them).
 INDEXED_FIELDS = {"tags": "keyword", "genres": "keyword", "language": "keyword",
                   "duration_s": "float", "has_speech": "bool", "video_id": "keyword",
@@ -137,6 +139,13 @@ class VideoStore:
         from qdrant_client import models as m
 
         if client.collection_exists(self.collection):
+            vectors = client.get_collection(self.collection).config.params.vectors
+            found = {name: p.size for name, p in (vectors or {}).items()}
+            if found != DIMENSIONS:
+                raise StoreUnavailable(
+                    f"collection {self.collection!r} was made with other vector sizes {found} "
+                    f"(this version writes {DIMENSIONS}): ingest into a new "
+                    "SHORTLIST_DATA_DIR, or set SHORTLIST_COLLECTION to a new name")
             return
         client.create_collection(
             self.collection,
