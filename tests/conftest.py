@@ -75,6 +75,20 @@ def corpus() -> Path:
     return path
 
 
+@pytest.fixture()
+def mock_s3(monkeypatch):
+    """moto's in-process AWS (S3, SQS) with dummy credentials; yields an S3 client."""
+    import boto3
+    from moto import mock_aws
+
+    for var, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
+                       ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(var, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield boto3.client("s3")
+
+
 def run_cli(*args: str, data_dir: Path, timeout: float = 900) -> subprocess.CompletedProcess:
     env = {**os.environ, "SHORTLIST_DATA_DIR": str(data_dir)}
     return subprocess.run([sys.executable, "-m", "shortlist.cli", *args], env=env, cwd=ROOT,

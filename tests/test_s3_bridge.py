@@ -37,17 +37,11 @@ def test_put_and_multipart_completion_of_one_object_count_once():
 
 
 @pytest.fixture()
-def sqs(monkeypatch):
-    from moto import mock_aws
-
-    for var, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
-                       ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(var, value)
-    with mock_aws():
-        client = boto3.client("sqs")
-        url = client.create_queue(QueueName="uploads",
-                                  Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
-        yield client, url
+def sqs(mock_s3):
+    client = boto3.client("sqs")
+    url = client.create_queue(QueueName="uploads",
+                              Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    return client, url
 
 
 def _send(client, url, body) -> None:

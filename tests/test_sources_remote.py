@@ -6,7 +6,6 @@ import functools
 import http.server
 import threading
 
-import boto3
 import pytest
 
 from shortlist.errors import SourceError
@@ -46,47 +45,35 @@ def test_missing_url_is_a_source_error(http_root, tmp_path):
         fetch_url(f"{http_root}/nothing-here.mp4", tmp_path / "dl")
 
 
-def test_s3_object_and_prefix(tmp_path, media, monkeypatch):
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="videos")
-        s3.put_object(Bucket="videos", Key="in/a clip.mp4", Body=media["silent"].read_bytes())
-        s3.put_object(Bucket="videos", Key="in/b.mp4", Body=media["short"].read_bytes())
-        one = fetch_s3("s3://videos/in/a+clip.mp4", tmp_path, client=s3)
-        assert one[0][1] == "s3://videos/in/a clip.mp4"
-        assert one[0][0].read_bytes() == media["silent"].read_bytes()
-        both = fetch_s3("s3://videos/in/", tmp_path, client=s3)
-        assert sorted(url for _, url in both) == ["s3://videos/in/a clip.mp4",
-                                                  "s3://videos/in/b.mp4"]
-        with pytest.raises(SourceError, match="cannot read"):
-            fetch_s3("s3://videos/in/missing.mp4", tmp_path, client=s3)
+def test_s3_object_and_prefix(tmp_path, media, mock_s3):
+    s3 = mock_s3
+    s3.create_bucket(Bucket="videos")
+    s3.put_object(Bucket="videos", Key="in/a clip.mp4", Body=media["silent"].read_bytes())
+    s3.put_object(Bucket="videos", Key="in/b.mp4", Body=media["short"].read_bytes())
+    one = fetch_s3("s3://videos/in/a+clip.mp4", tmp_path, client=s3)
+    assert one[0][1] == "s3://videos/in/a clip.mp4"
+    assert one[0][0].read_bytes() == media["silent"].read_bytes()
+    both = fetch_s3("s3://videos/in/", tmp_path, client=s3)
+    assert sorted(url for _, url in both) == ["s3://videos/in/a clip.mp4",
+                                              "s3://videos/in/b.mp4"]
+    with pytest.raises(SourceError, match="cannot read"):
+        fetch_s3("s3://videos/in/missing.mp4", tmp_path, client=s3)
 
 
-def test_published_renditions_get_a_fresh_presigned_url(tmp_path, media, monkeypatch):
-    from moto import mock_aws
-
+def test_published_renditions_get_a_fresh_presigned_url(tmp_path, media, mock_s3):
     from shortlist.media.s3 import publish_file
     from shortlist.recommend.search import PlayableUrls
 
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="public")
-        url = publish_file(media["silent"], "public", "renditions/abc.mp4", client=s3)
-        assert url == "s3://public/renditions/abc.mp4"
-        body = s3.get_object(Bucket="public", Key="renditions/abc.mp4")["Body"].read()
-        assert body == media["silent"].read_bytes()
-        payload = {"url": "file:///local.mp4", "rendition_s3": url}
-        signed = PlayableUrls(ttl_s=600).for_payload(payload)
-        assert signed.startswith("https://") and "renditions/abc.mp4" in signed
-        assert "Signature=" in signed and "Expires=" in signed  # SigV2 or SigV4 query auth
-        public = PlayableUrls("https://cdn.example.org/v").for_payload(payload)
-        assert public == "https://cdn.example.org/v/renditions/abc.mp4"
-        assert PlayableUrls().for_payload({"url": "file:///x.mp4"}) == "file:///x.mp4"
+    s3 = mock_s3
+    s3.create_bucket(Bucket="public")
+    url = publish_file(media["silent"], "public", "renditions/abc.mp4", client=s3)
+    assert url == "s3://public/renditions/abc.mp4"
+    body = s3.get_object(Bucket="public", Key="renditions/abc.mp4")["Body"].read()
+    assert body == media["silent"].read_bytes()
+    payload = {"url": "file:///local.mp4", "rendition_s3": url}
+    signed = PlayableUrls(ttl_s=600).for_payload(payload)
+    assert signed.startswith("https://") and "renditions/abc.mp4" in signed
+    assert "Signature=" in signed and "Expires=" in signed  # SigV2 or SigV4 query auth
+    public = PlayableUrls("https://cdn.example.org/v").for_payload(payload)
+    assert public == "https://cdn.example.org/v/renditions/abc.mp4"
+    assert PlayableUrls().for_payload({"url": "file:///x.mp4"}) == "file:///x.mp4"
