@@ -24,6 +24,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
+from stage_clock import StageClock  # noqa: E402 - bench/ is on sys.path above
+
+
 def measure_floor(corpus: Path, data_dir: Path) -> dict:
     """Each stage's own work, one video at a time, models loaded beforehand (not timed)."""
     from shortlist import pipeline as P
@@ -38,13 +41,8 @@ def measure_floor(corpus: Path, data_dir: Path) -> dict:
     t0 = time.perf_counter()
     c.warm_up()
     load_s = time.perf_counter() - t0
-    stages: dict[str, float] = {}
-
-    def timed(name, fn, *a):
-        t = time.perf_counter()
-        out = fn(*a)
-        stages[name] = stages.get(name, 0.0) + time.perf_counter() - t
-        return out
+    timed = StageClock()
+    stages = timed.seconds
 
     video_s = 0.0
     for path in walk_videos(corpus):

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from stage_clock import StageClock
 
 
 def run_naive(paths: list[Path]) -> dict:
@@ -21,13 +22,8 @@ def run_naive(paths: list[Path]) -> dict:
     from shortlist.models.text_embedding import MiniLMEmbedder
     from shortlist.models.vision import FrameTagger
 
-    stages: dict[str, float] = {}
-
-    def timed(name, fn, *args):
-        t = time.perf_counter()
-        out = fn(*args)
-        stages[name] = stages.get(name, 0.0) + time.perf_counter() - t
-        return out
+    timed = StageClock()
+    stages = timed.seconds
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

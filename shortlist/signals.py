@@ -6,7 +6,7 @@ big arrays stay in files next to the rendition, referenced by path.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from shortlist.models.asr import Transcript
 from shortlist.models.labels import Label
@@ -52,6 +52,3 @@ class Description:
     tags: tuple[str, ...]
     moods: tuple[str, ...] = field(default_factory=tuple)
     describer: str = "local"
-
-    def as_dict(self) -> dict:
-        return asdict(self)

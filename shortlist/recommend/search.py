@@ -13,7 +13,6 @@ from shortlist.models.text_embedding import TextEmbedder
 from shortlist.store.qdrant_store import Hit, SearchFilters, VideoStore
 from shortlist.text import token_id, tokens
 
-RESULT_FIELDS = ("video_id", "score", "source", "url", "title", "tags", "genres", "duration_s")
 MAX_QUERY_CHARS = 500
 
 
