@@ -33,8 +33,12 @@ from tasks import stages
 
 
 @task(name="ingest-video")
-def ingest_video(video: LocalVideo, settings: Settings) -> VideoReport:
-    """All stages for one video, in order. OCR may fail without failing the video."""
+def ingest_video(video: LocalVideo, settings: Settings,
+                 collection: str | None = None) -> VideoReport:
+    """All stages for one video, in order. OCR may fail without failing the video.
+
+    `collection` names a rebuild target (reindex); by default the live catalogue.
+    """
     comps = components_for(settings)
     versions = comps.stage_versions()
     timings: dict[str, float] = {}
@@ -74,7 +78,8 @@ def ingest_video(video: LocalVideo, settings: Settings) -> VideoReport:
                             ("transcode", "asr", "visual", "audio", "ocr", "safety"))
         description = timed("describe", stages.describe, signals,
                             version=f"{upstream}|{versions['describe']}", **keyed)
-        timed("index", stages.index, vf, rendition, signals, description, warnings, settings)
+        timed("index", stages.index, vf, rendition, signals, description, warnings, settings,
+              collection)
         FailureLog(settings.data_dir / "failures.json").clear(video.source)
         return VideoReport(video.source, "ok", vf.video_id, vf.info.duration_s,
                            description.title, "", timings, tuple(warnings))

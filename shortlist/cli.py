@@ -106,6 +106,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--queue", required=True, metavar="URL", help="the SQS queue URL")
     c.set_defaults(handler=cmd_s3_bridge)
 
+    c = sub.add_parser("reindex", help="redo what changed stage versions invalidated, drop "
+                       "videos whose tracked source vanished, switch the new index in")
+    c.add_argument("--track", action="append", metavar="FOLDER_OR_S3_PREFIX",
+                   help="a location whose vanished videos are dropped (repeatable; default: "
+                   "the tracked_sources setting)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=cmd_reindex)
+
     c = sub.add_parser("serve", help="the HTTP API and the web page")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8000)
@@ -151,11 +159,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     # ahead of the flow, on the other.
     local = [p for p in plan.pending if Path(p).is_file()]
     threading.Thread(target=_prepare, args=(comps, local), daemon=True).start()
-    # Prefect reads these at import: keep task results (the cross-run cache) in the data dir.
-    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(settings.results_dir))
     # The terminal gets one line per video; failures are in the summary, full logs in the UI.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _prefect_for_this_process(settings)
     from flows.ingest import ingest
 
     flow = ingest.with_options(task_runner=_task_runner(settings.max_parallel_videos))
@@ -306,15 +311,50 @@ def cmd_s3_bridge(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _prefect_for_this_process(settings: Settings) -> None:
+    """Prefect reads these at import: keep task results (the cross-run cache) in the data
+    dir, and keep its logs off the terminal."""
+    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(settings.results_dir))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    _prefect_for_this_process(settings)
+    from flows.reindex import reindex
+
+    result = reindex(tracked=args.track)
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "markdown"}, indent=2))
+    else:
+        print(result["markdown"])
+    return 1 if result["failed"] else 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from shortlist.api.app import create_app
     from shortlist.runtime import components_for
+    from shortlist.store import owner
 
     components_for(settings).store().count()  # take the store now: fail fast if it is in use
+
+    def reindex_in_this_process(tracked: list[str] | None) -> dict:
+        _prefect_for_this_process(settings)
+        from flows.reindex import reindex
+
+        return reindex(tracked=tracked)
+
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    # Jobs that need the store (the nightly reindex) find this process here and ask it.
+    owner.claim(settings.data_dir, f"http://{host}:{args.port}")
     print(f"Shortlist on http://{args.host}:{args.port}/ (API docs at /docs)", flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    try:
+        uvicorn.run(create_app(settings, reindexer=reindex_in_this_process), host=args.host,
+                    port=args.port, log_level="warning")
+    finally:
+        owner.release(settings.data_dir)
     return 0
 
 

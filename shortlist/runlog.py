@@ -23,3 +23,15 @@ def append_run(path: Path, summary: RunSummary, run_name: str = "") -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(path, mode="a", header=not path.exists(), index=False)
+
+
+def append_rows(path: Path, rows: list[dict]) -> None:
+    """Append rows of one kind (say, reindex actions) to their own CSV log."""
+    import pandas as pd
+
+    if not rows:
+        return
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([{**r, "finished_at": now} for r in rows]).to_csv(
+        path, mode="a", header=not path.exists(), index=False)

@@ -56,6 +56,9 @@ class Settings:
     rendition_size: int = 1024
     rendition_fps: int = 1
     x264_preset: str = "ultrafast"  # 1 frame a second: quality costs little, speed matters
+    # Folders and s3://bucket/prefix locations the nightly reindex watches: a video whose
+    # source was under one of them and is gone there is dropped from the catalogue.
+    tracked_sources: tuple[str, ...] = ()
     # Retry policy for transient faults (downloads, store writes).
     retries: int = 2
     retry_delay_s: float = 2.0
@@ -125,4 +128,7 @@ def _coerce(type_name: Any, value: Any) -> Any:
         return int(value)
     if text == "float":
         return float(value)
+    if text.startswith("tuple"):  # a TOML list, or a comma-separated environment value
+        items = value.split(",") if isinstance(value, str) else value
+        return tuple(str(i).strip() for i in items if str(i).strip())
     return value

@@ -54,6 +54,18 @@ def expand_source(source: str, downloads_dir: Path) -> list[LocalVideo]:
     raise SourceError(f"not a regular file: {source}")
 
 
+def local_copy(source: str, downloads_dir: Path) -> LocalVideo:
+    """The file a catalogue point was made from, on local disk again (fetched if remote)."""
+    if classify(source) == "path":
+        if Path(source).is_file():
+            return LocalVideo(source, source)
+        raise SourceError(f"source file is gone: {source}")
+    found = expand_source(source, downloads_dir)
+    if not found:
+        raise SourceError(f"nothing to fetch at {source}")
+    return found[0]
+
+
 def walk_videos(folder: Path) -> list[Path]:
     """Every file under `folder` that looks like a video, by extension or by its first bytes."""
     out = []

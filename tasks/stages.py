@@ -96,7 +96,8 @@ def describe(signals: Signals, sha256: str, version: str, settings: Settings) ->
 @task(name="index", retries=3, retry_delay_seconds=[1, 4, 10],
       retry_condition_fn=retry_if_transient)
 def index(video: pipeline.VideoFile, rendition: Rendition, signals: Signals,
-          description: Description, warnings: list[str], settings: Settings) -> str:
+          description: Description, warnings: list[str], settings: Settings,
+          collection: str | None = None) -> str:
     """Publish (if configured), embed and upsert. Not cached: the payload carries this run's
     source."""
     comps = components_for(settings)
@@ -105,5 +106,5 @@ def index(video: pipeline.VideoFile, rendition: Rendition, signals: Signals,
                                  comps.stage_versions(), published)
     if warnings:
         point.payload["warnings"] = list(warnings)
-    comps.store().upsert([point])
+    comps.store().upsert([point], collection=collection)
     return point.video_id

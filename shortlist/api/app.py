@@ -7,13 +7,22 @@ The server process owns the embedded store (one process may open it); see README
 from __future__ import annotations
 
 import secrets
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
-from shortlist.api.schemas import EventRecorded, EventRequest, Result, Results, SearchRequest
+from shortlist.api.schemas import (
+    EventRecorded,
+    EventRequest,
+    ReindexRequest,
+    Result,
+    Results,
+    SearchRequest,
+)
 from shortlist.errors import NotFound, StoreUnavailable
 from shortlist.recommend.events import EventLog
 from shortlist.recommend.search import result_record
@@ -44,7 +53,12 @@ def _results(hits, c: Components, limit: int, offset: int = 0) -> Results:
                    offset=offset)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+# Runs a reindex in this process and returns its report; handed in by the composition root
+# (cli.py), as the reindex is a Prefect flow and this package never imports Prefect.
+Reindexer = Callable[[list[str] | None], dict]
+
+
+def create_app(settings: Settings | None = None, reindexer: Reindexer | None = None) -> FastAPI:
     settings = settings or Settings.load()
     app = FastAPI(title="Shortlist", version="0.1.0",
                   description="Search, more-like-this and recommendations over short videos.")
@@ -136,5 +150,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hits = recommend(c.store(), app.state.events, user_id, limit=limit, prefer=prefer,
                          embedder=c.embedder())
         return _results(hits, c, limit)
+
+    reindex_running = threading.Lock()
+
+    @app.post("/admin/reindex", dependencies=[Depends(require_key)])
+    def post_reindex(body: ReindexRequest) -> dict:
+        """Reindex in this process (it owns the store): search keeps answering meanwhile,
+        and the new index is switched in at the end."""
+        if reindexer is None:
+            raise HTTPException(status_code=501, detail="this server was started without "
+                                "reindex support: start it with `shortlist serve`")
+        if not reindex_running.acquire(blocking=False):
+            raise HTTPException(status_code=409, detail="a reindex is already running")
+        try:
+            return reindexer(body.tracked)
+        finally:
+            reindex_running.release()
 
     return app

@@ -53,3 +53,9 @@ class EventRecorded(BaseModel):
     kind: str
     seconds: float | None
     at: float
+
+
+class ReindexRequest(BaseModel):
+    tracked: list[str] | None = Field(
+        default=None, description="folders and s3:// prefixes whose vanished videos are "
+        "dropped; default: the tracked_sources setting")

@@ -25,6 +25,17 @@ def s3_client():
     return boto3.client("s3")
 
 
+def list_objects(prefix_url: str, client=None) -> list[str]:
+    """Every object under s3://bucket/prefix, as s3:// URLs (folder markers left out)."""
+    bucket, prefix = parse_s3_url(prefix_url)
+    client = client or s3_client()
+    urls = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        urls += [f"s3://{bucket}/{o['Key']}" for o in page.get("Contents", [])
+                 if not o["Key"].endswith("/")]
+    return urls
+
+
 def fetch_s3(url: str, dest: Path, client=None) -> list[tuple[Path, str]]:
     """Download one object, or every object under a prefix ending in '/'. Returns (path, url)."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -33,10 +44,7 @@ def fetch_s3(url: str, dest: Path, client=None) -> list[tuple[Path, str]]:
     client = client or s3_client()
     try:
         if key == "" or key.endswith("/"):
-            keys = []
-            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket,
-                                                                         Prefix=key):
-                keys += [o["Key"] for o in page.get("Contents", []) if not o["Key"].endswith("/")]
+            keys = [parse_s3_url(u)[1] for u in list_objects(url, client)]
             if not keys:
                 raise SourceError(f"no objects under {url}")
         else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +104,7 @@ class VideoStore:
         self.collection = collection
         self._client = None
         self._keywords = None
+        self._target_keywords: dict[str, Any] = {}  # rebuilds in progress: name -> index
         self._lock = threading.Lock()
 
     @property
@@ -136,28 +139,53 @@ class VideoStore:
             raise
 
     def _ensure_collection(self, client) -> None:
+        """`self.collection` is an alias of a physical collection, so a rebuild can be
+        switched in atomically; a store made before aliases has a plain collection."""
         from qdrant_client import models as m
 
         if client.collection_exists(self.collection):
-            vectors = client.get_collection(self.collection).config.params.vectors
-            found = {name: p.size for name, p in (vectors or {}).items()}
-            if found != DIMENSIONS:
-                raise StoreUnavailable(
-                    f"collection {self.collection!r} was made with other vector sizes {found} "
-                    f"(this version writes {DIMENSIONS}): ingest into a new "
-                    "SHORTLIST_DATA_DIR, or set SHORTLIST_COLLECTION to a new name")
+            self._check_sizes(client, self.collection)
             return
+        physical = self._create_physical(client)
+        client.update_collection_aliases(change_aliases_operations=[m.CreateAliasOperation(
+            create_alias=m.CreateAlias(collection_name=physical, alias_name=self.collection))])
+
+    def _check_sizes(self, client, name: str) -> None:
+        vectors = client.get_collection(name).config.params.vectors
+        found = {vec: p.size for vec, p in (vectors or {}).items()}
+        if found != DIMENSIONS:
+            raise StoreUnavailable(
+                f"collection {self.collection!r} was made with other vector sizes {found} "
+                f"(this version writes {DIMENSIONS}): ingest into a new "
+                "SHORTLIST_DATA_DIR, or set SHORTLIST_COLLECTION to a new name")
+
+    def _create_physical(self, client) -> str:
+        from qdrant_client import models as m
+
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        name = f"{self.collection}-{stamp}-{uuid.uuid4().hex[:6]}"
         client.create_collection(
-            self.collection,
-            vectors_config={name: m.VectorParams(size=dim, distance=m.Distance.COSINE)
-                            for name, dim in DIMENSIONS.items()},
+            name,
+            vectors_config={vec: m.VectorParams(size=dim, distance=m.Distance.COSINE)
+                            for vec, dim in DIMENSIONS.items()},
             sparse_vectors_config={KEYWORDS: m.SparseVectorParams(modifier=m.Modifier.IDF)},
         )
         if self.url:
             kinds = {"keyword": m.PayloadSchemaType.KEYWORD, "float": m.PayloadSchemaType.FLOAT,
                      "bool": m.PayloadSchemaType.BOOL}
-            for field, kind in INDEXED_FIELDS.items():
-                client.create_payload_index(self.collection, field, kinds[kind])
+            for field_name, kind in INDEXED_FIELDS.items():
+                client.create_payload_index(name, field_name, kinds[kind])
+        return name
+
+    def physical_collection(self) -> str:
+        """The collection the alias points at now (the alias itself for an old store)."""
+        for alias in self.client.get_aliases().aliases:
+            if alias.alias_name == self.collection:
+                return alias.collection_name
+        return self.collection
+
+    def _keyword_path(self, physical: str) -> Path:
+        return self.path / f"{physical}-keywords.db"
 
     @property
     def keywords(self):
@@ -165,11 +193,14 @@ class VideoStore:
         if self.url:
             return None
         client = self.client  # the folder lock first: it says who owns this store
+        if self._keywords is not None:
+            return self._keywords
+        physical = self.physical_collection()
         with self._lock:
             if self._keywords is None:
                 from shortlist.store.keywords import KeywordIndex, fields_from_payload
 
-                index = KeywordIndex(self.path / f"{self.collection}-keywords.db")
+                index = KeywordIndex(self._keyword_path(physical))
                 if index.count() == 0 and client.count(self.collection).count > 0:
                     # A catalogue made before the index existed, or a deleted index file.
                     for payload in self._scroll(client):
@@ -185,10 +216,14 @@ class VideoStore:
             if self._keywords is not None:
                 self._keywords.close()
                 self._keywords = None
+            for index in self._target_keywords.values():
+                index.close()
+            self._target_keywords.clear()
 
     # Writes -----------------------------------------------------------------
 
-    def upsert(self, points: Sequence[VideoPoint]) -> None:
+    def upsert(self, points: Sequence[VideoPoint], collection: str | None = None) -> None:
+        """Write points to the live collection, or to a rebuild target (see begin_rebuild)."""
         from qdrant_client import models as m
 
         structs = []
@@ -199,10 +234,86 @@ class VideoStore:
                 vector[KEYWORDS] = m.SparseVector(indices=idx, values=[p.sparse[i] for i in idx])
             structs.append(m.PointStruct(id=point_id_for(p.video_id), vector=vector,
                                          payload=p.payload))
-        self.client.upsert(self.collection, points=structs, wait=True)
-        if self.keywords is not None:
+        self.client.upsert(collection or self.collection, points=structs, wait=True)
+        keywords = self._target_keywords.get(collection) if collection else self.keywords
+        if keywords is not None:
             for p in points:
-                self.keywords.upsert(p.video_id, p.keywords)
+                keywords.upsert(p.video_id, p.keywords)
+
+    # Rebuilds: a new collection beside the live one, switched in by moving the alias --------
+
+    def begin_rebuild(self) -> str:
+        """Create an empty collection to rebuild into; search keeps using the live one."""
+        client = self.client
+        target = self._create_physical(client)
+        if not self.url:
+            from shortlist.store.keywords import KeywordIndex
+
+            with self._lock:
+                self._target_keywords[target] = KeywordIndex(self._keyword_path(target))
+        return target
+
+    def copy_into(self, target: str, video_ids: Sequence[str], batch: int = 256) -> None:
+        """Copy points as they are (vectors and payload) from the live collection."""
+        from qdrant_client import models as m
+
+        from shortlist.store.keywords import fields_from_payload
+
+        keywords = self._target_keywords.get(target)
+        for start in range(0, len(video_ids), batch):
+            ids = [point_id_for(v) for v in video_ids[start:start + batch]]
+            found = self.client.retrieve(self.collection, ids, with_payload=True,
+                                         with_vectors=True)
+            self.client.upsert(target, wait=True, points=[
+                m.PointStruct(id=p.id, vector=p.vector, payload=p.payload) for p in found])
+            if keywords is not None:
+                for p in found:
+                    keywords.upsert(p.payload["video_id"], fields_from_payload(p.payload))
+
+    def switch_to(self, target: str) -> str:
+        """Point the alias at `target` in one operation, then drop the collection it replaced.
+
+        Returns the replaced collection's name. A store made before aliases holds a plain
+        collection under the alias's name: that one is deleted first (once, on the first
+        rebuild), as an alias cannot share a collection's name.
+        """
+        from qdrant_client import models as m
+
+        client = self.client
+        old = self.physical_collection()
+        if old == self.collection:
+            client.delete_collection(old)
+            ops = []
+        else:
+            ops = [m.DeleteAliasOperation(delete_alias=m.DeleteAlias(alias_name=self.collection))]
+        ops.append(m.CreateAliasOperation(create_alias=m.CreateAlias(
+            collection_name=target, alias_name=self.collection)))
+        client.update_collection_aliases(change_aliases_operations=ops)
+        with self._lock:
+            if target in self._target_keywords:
+                # Searches that already hold the old index finish on it; it closes when
+                # they let go, so it is unlinked rather than closed here.
+                self._keywords = self._target_keywords.pop(target)
+        if old != self.collection:
+            client.delete_collection(old)
+        self._remove_keyword_files(old)
+        return old
+
+    def abandon_rebuild(self, target: str) -> None:
+        """Drop a rebuild that failed; the live collection is untouched."""
+        self.client.delete_collection(target)
+        with self._lock:
+            index = self._target_keywords.pop(target, None)
+        if index is not None:
+            index.close()
+        self._remove_keyword_files(target)
+
+    def _remove_keyword_files(self, physical: str) -> None:
+        if self.url:
+            return
+        base = self._keyword_path(physical)
+        for path in (base, Path(f"{base}-wal"), Path(f"{base}-shm")):
+            path.unlink(missing_ok=True)
 
     def delete(self, video_ids: Sequence[str]) -> None:
         from qdrant_client import models as m

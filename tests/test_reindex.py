@@ -1,0 +1,154 @@
+"""Reindex core: plan what to keep, redo and drop; rebuild beside the live collection and
+switch atomically. Real embedded Qdrant and FTS5; points are made by hand, so no model runs."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from shortlist.errors import SourceError
+from shortlist.reindex import TrackedSources, plan_reindex, rebuild, stale_stages
+from shortlist.store.keywords import fields_from_payload
+from shortlist.store.qdrant_store import DIMENSIONS, VideoPoint, VideoStore
+
+VERSIONS = {"asr": "whisper:tiny.en", "ocr": "rapidocr:1:2f", "embed": "minilm:1"}
+
+
+def _point(video_id: str, source: str, title: str, versions=VERSIONS, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    dense = {name: (v / np.linalg.norm(v)).tolist()
+             for name, dim in DIMENSIONS.items() for v in [rng.normal(size=dim)]}
+    payload = {"video_id": video_id, "source": source, "title": title, "tags": [title],
+               "models": dict(versions)}
+    return VideoPoint(video_id, payload, dense, {}, fields_from_payload(payload))
+
+
+@pytest.fixture()
+def store(tmp_path):
+    store = VideoStore(path=tmp_path / "qdrant")
+    yield store
+    store.close()
+
+
+def _titles(store: VideoStore) -> dict[str, str]:
+    return {p["video_id"]: p["title"] for p in store.scroll()}
+
+
+def test_stale_stages_are_those_whose_version_changed():
+    assert stale_stages(VERSIONS, VERSIONS) == ()
+    assert stale_stages(VERSIONS, {**VERSIONS, "ocr": "rapidocr:1:3f"}) == ("ocr",)
+    assert stale_stages({}, {"asr": "x"}) == ("asr",)  # made before versions were recorded
+
+
+def test_plan_keeps_current_redoes_stale_and_drops_only_vanished_tracked_sources(tmp_path):
+    tracked_dir = tmp_path / "inbox"
+    tracked_dir.mkdir()
+    (tracked_dir / "here.mp4").write_bytes(b"x")
+    payloads = [
+        {"video_id": "a", "source": str(tracked_dir / "here.mp4"), "models": VERSIONS},
+        {"video_id": "b", "source": str(tracked_dir / "gone.mp4"), "models": VERSIONS},
+        {"video_id": "c", "source": str(tmp_path / "elsewhere-gone.mp4"), "models": VERSIONS},
+        {"video_id": "d", "source": "https://example.org/v.mp4",
+         "models": {**VERSIONS, "embed": "minilm:0"}},
+    ]
+    plan = plan_reindex(payloads, VERSIONS, TrackedSources([str(tracked_dir)]))
+    assert plan.keep == ("a", "c")  # c is gone too, but nobody tracks its folder
+    assert plan.drop == {"b": f"source gone: {tracked_dir / 'gone.mp4'}"}
+    assert plan.redo == {"d": ("embed",)}
+
+
+def test_tracked_bucket_prefix_is_listed_once_and_a_missing_bucket_changes_nothing(mock_s3):
+    mock_s3.create_bucket(Bucket="uploads")
+    mock_s3.put_object(Bucket="uploads", Key="inbox/a b.mp4", Body=b"x")
+    tracked = TrackedSources(["s3://uploads/inbox/"])
+    assert not tracked.vanished("s3://uploads/inbox/a b.mp4")
+    assert tracked.vanished("s3://uploads/inbox/deleted.mp4")
+    assert not tracked.vanished("s3://uploads/elsewhere/deleted.mp4")
+    with pytest.raises(SourceError, match="left as it was"):
+        TrackedSources(["s3://no-such-bucket/"]).vanished("s3://no-such-bucket/x.mp4")
+
+
+def test_rebuild_switches_the_alias_and_search_never_sees_a_half_built_index(store):
+    store.upsert([_point(f"v{i}", f"/videos/{i}.mp4", f"title {i}", seed=i) for i in range(40)])
+    stale = {f"v{i}": ("embed",) for i in range(0, 40, 2)}
+    plan = plan_reindex(store.scroll(), VERSIONS, TrackedSources([]))
+    plan = plan.__class__(tuple(v for v in plan.keep if v not in stale), stale, {},
+                          plan.sources)
+    before = store.physical_collection()
+    seen_counts: list[int] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:  # a searcher that runs all through the rebuild
+        while not stop.is_set():
+            try:
+                seen_counts.append(store.count())
+                if not store.keywords.search("title", limit=100):
+                    raise AssertionError("keyword search found nothing")
+            except BaseException as exc:  # noqa: BLE001 - reported by the test below
+                errors.append(exc)
+
+    def redo(sources: dict[str, str], target: str) -> dict[str, str]:
+        assert store.count() == 40  # the live collection is untouched meanwhile
+        store.upsert([_point(v, s, "redone " + v) for v, s in sources.items()
+                      if v != "v0"], collection=target)
+        return {"v0": "source file is gone: /videos/0.mp4"}
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        report = rebuild(store, plan, redo)
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors and set(seen_counts) == {40}
+    assert report.old_collection == before
+    assert store.physical_collection() == report.new_collection
+    assert len(report.redone) == 19
+    assert report.failed == {"v0": "source file is gone: /videos/0.mp4"}
+    titles = _titles(store)
+    assert len(titles) == 40
+    assert titles["v2"] == "redone v2" and titles["v1"] == "title 1"
+    assert titles["v0"] == "title 0"  # could not be redone: kept as it was
+    # Keywords follow the switch: the new titles are searchable, the old index file is gone.
+    assert "v2" in {v for v, _ in store.keywords.search("redone", limit=50)}
+    assert not (store.path / f"{before}-keywords.db").exists()
+
+
+def test_a_failed_rebuild_leaves_the_live_collection_as_it_was(store):
+    store.upsert([_point("v1", "/videos/1.mp4", "one")])
+    before = store.physical_collection()
+    plan = plan_reindex(store.scroll(), {**VERSIONS, "asr": "whisper:base"}, TrackedSources([]))
+
+    def redo(sources, target):
+        raise RuntimeError("model crashed")
+
+    with pytest.raises(RuntimeError):
+        rebuild(store, plan, redo)
+    assert store.physical_collection() == before and _titles(store) == {"v1": "one"}
+    names = {c.name for c in store.client.get_collections().collections}
+    assert names == {before}
+
+
+def test_a_store_made_before_aliases_is_migrated_on_its_first_rebuild(tmp_path):
+    from qdrant_client import QdrantClient
+    from qdrant_client import models as m
+
+    old = QdrantClient(path=str(tmp_path / "q"))
+    old.create_collection("videos", vectors_config={
+        name: m.VectorParams(size=dim, distance=m.Distance.COSINE)
+        for name, dim in DIMENSIONS.items()})
+    old.close()
+    store = VideoStore(path=tmp_path / "q")
+    try:
+        store.upsert([_point("v1", "/videos/1.mp4", "one")])
+        assert store.physical_collection() == "videos"
+        report = rebuild(store, plan_reindex(store.scroll(), VERSIONS, TrackedSources([])),
+                         redo=lambda sources, target: {})
+        assert report.kept == ["v1"] and store.physical_collection() == report.new_collection
+        assert _titles(store) == {"v1": "one"}
+        assert [v for v, _ in store.keywords.search("one")] == ["v1"]
+    finally:
+        store.close()
