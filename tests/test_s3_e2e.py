@@ -11,8 +11,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import boto3
 import httpx
@@ -85,7 +87,8 @@ def stack(tmp_path, monkeypatch):
         s3.put_bucket_notification_configuration(Bucket="uploads", NotificationConfiguration={
             "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
         start(str(BIN / "shortlist"), "s3-bridge", "--queue", queue)
-        yield s3, tmp_path / "data", tmp_path
+        yield SimpleNamespace(s3=s3, data=tmp_path / "data", logs=tmp_path, env=env,
+                              start=start)
     finally:
         for p in reversed(procs):
             p.terminate()
@@ -96,8 +99,8 @@ def stack(tmp_path, monkeypatch):
                 p.kill()
 
 
-def test_an_upload_becomes_searchable_through_the_deployment(stack, media):
-    s3, data, logs = stack
+def test_an_upload_becomes_searchable_then_a_reindex_runs_while_search_answers(stack, media):
+    s3, data, logs = stack.s3, stack.data, stack.logs
     s3.upload_file(str(media["speech"]), "uploads", "inbox/talk about galaxies.mp4")
     deadline = time.time() + 240
     found = []
@@ -115,3 +118,42 @@ def test_an_upload_becomes_searchable_through_the_deployment(stack, media):
     assert url.startswith(os.environ["AWS_ENDPOINT_URL"] + "/renditions/renditions/")
     video = httpx.get(url, timeout=30)
     assert video.status_code == 200 and video.content[4:8] == b"ftyp"
+
+    # The nightly reindex, run from its deployment while `shortlist serve` owns the store:
+    # the worker's run asks the server to reindex, and search answers all the while.
+    port = _port()
+    stack.start(str(BIN / "shortlist"), "serve", "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+    _wait(f"{base}/healthz")
+    aliases_before = json.loads((data / "qdrant" / "meta.json").read_text())["aliases"]
+    answers: list[tuple[int, str]] = []
+    stop = threading.Event()
+
+    def searcher() -> None:
+        while not stop.is_set():
+            r = httpx.post(f"{base}/search", json={"query": "galaxies"}, timeout=30)
+            answers.append((r.status_code,
+                            r.json()["results"][0]["source"] if r.status_code == 200 else r.text))
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=searcher)
+    thread.start()
+    try:
+        run = subprocess.run(
+            [str(BIN / "prefect"), "deployment", "run", "reindex/reindex",
+             "--param", 'tracked=["s3://uploads/inbox/"]', "--watch", "--watch-timeout", "300"],
+            env=stack.env, cwd=ROOT, capture_output=True, text=True, timeout=360)
+    finally:
+        stop.set()
+        thread.join()
+    if run.returncode != 0:
+        dump = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in logs.glob("*.log"))
+        pytest.fail(f"the reindex run failed\n{run.stdout}\n{run.stderr}\n{dump}")
+    assert len(answers) > 3
+    assert set(answers) == {(200, "s3://uploads/inbox/talk about galaxies.mp4")}, answers
+    aliases_after = json.loads((data / "qdrant" / "meta.json").read_text())["aliases"]
+    assert aliases_after["videos"] != aliases_before["videos"]  # switched to the new index
+    artifacts = subprocess.run([str(BIN / "prefect"), "artifact", "ls"],
+                               env={**stack.env, "COLUMNS": "250"}, capture_output=True,
+                               text=True)
+    assert "reindex-summary" in artifacts.stdout
