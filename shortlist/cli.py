@@ -196,10 +196,14 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         for r in [] if args.json else rows:
             print(f"{r['source']}\t{r['error']}")
         return 0
-    from shortlist.runtime import components_for
-
     fields = ("video_id", "source", "title", "duration_s", "tags")
-    rows = [{k: p.get(k) for k in fields} for p in components_for(settings).store().scroll()]
+    if server := _running_server(settings):
+        payloads = server.videos()
+    else:
+        from shortlist.runtime import components_for
+
+        payloads = list(components_for(settings).store().scroll())
+    rows = [{k: p.get(k) for k in fields} for p in payloads]
     rows.sort(key=lambda r: str(r["source"]))
     if args.json:
         print(json.dumps(rows, indent=1, ensure_ascii=False))
@@ -213,9 +217,12 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    from shortlist.runtime import components_for
+    if server := _running_server(settings):
+        record = server.video(args.video_id)
+    else:
+        from shortlist.runtime import components_for
 
-    record = components_for(settings).store().get(args.video_id)
+        record = components_for(settings).store().get(args.video_id)
     if record is None:
         raise NotFound(f"no video with id {args.video_id!r} (see `shortlist list`)")
     if args.json:
@@ -231,20 +238,42 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from shortlist.recommend.search import search
-    from shortlist.runtime import components_for
+def _running_server(settings: Settings):
+    """A `shortlist serve` that owns the embedded store: read commands ask it."""
+    if settings.qdrant_url:
+        return None  # a Qdrant server admits every process: read it directly
+    from shortlist.store.owner import current_owner
 
-    comps = components_for(settings)
-    hits = search(comps.store(), comps.embedder(), args.query, limit=args.limit)
-    return _print_results(hits, args.json, "no results (is the catalogue empty? see "
-                          "`shortlist list`)", comps.playable_urls())
+    owner = current_owner(settings.data_dir)
+    if owner is None:
+        return None
+    from shortlist.api.client import ServeClient
+
+    return ServeClient(owner.url, settings.api_key)
 
 
-def _print_results(hits, as_json: bool, empty_message: str, urls=None) -> int:
+def _records(hits, comps) -> list[dict]:
     from shortlist.recommend.search import result_record
 
-    records = [result_record(h, urls) for h in hits]
+    urls = comps.playable_urls()
+    return [result_record(h, urls) for h in hits]
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    if server := _running_server(settings):
+        records = server.search(args.query, args.limit)
+    else:
+        from shortlist.recommend.search import search
+        from shortlist.runtime import components_for
+
+        comps = components_for(settings)
+        records = _records(search(comps.store(), comps.embedder(), args.query,
+                                  limit=args.limit), comps)
+    return _print_results(records, args.json, "no results (is the catalogue empty? see "
+                          "`shortlist list`)")
+
+
+def _print_results(records: list[dict], as_json: bool, empty_message: str) -> int:
     if as_json:
         print(json.dumps(records, indent=1, ensure_ascii=False))
         return 0
@@ -271,25 +300,32 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
-    from shortlist.recommend.events import EventLog
-    from shortlist.recommend.recommend import recommend
-    from shortlist.runtime import components_for
+    if server := _running_server(settings):
+        records = server.recommend(args.user, args.limit, args.prefer)
+    else:
+        from shortlist.recommend.events import EventLog
+        from shortlist.recommend.recommend import recommend
+        from shortlist.runtime import components_for
 
-    comps = components_for(settings)
-    # The embedder loads its weights only if a --prefer query needs them.
-    hits = recommend(comps.store(), EventLog(settings.events_path), args.user,
-                     limit=args.limit, prefer=args.prefer, embedder=comps.embedder())
-    return _print_results(hits, args.json, "nothing to recommend: the catalogue is empty or "
-                          "the user has watched everything", comps.playable_urls())
+        comps = components_for(settings)
+        # The embedder loads its weights only if a --prefer query needs them.
+        records = _records(recommend(comps.store(), EventLog(settings.events_path), args.user,
+                                     limit=args.limit, prefer=args.prefer,
+                                     embedder=comps.embedder()), comps)
+    return _print_results(records, args.json, "nothing to recommend: the catalogue is empty "
+                          "or the user has watched everything")
 
 
 def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
-    from shortlist.recommend.similar import similar
-    from shortlist.runtime import components_for
+    if server := _running_server(settings):
+        records = server.similar(args.video_id, args.limit)
+    else:
+        from shortlist.recommend.similar import similar
+        from shortlist.runtime import components_for
 
-    comps = components_for(settings)
-    hits = similar(comps.store(), args.video_id, limit=args.limit)
-    return _print_results(hits, args.json, "no similar videos yet", comps.playable_urls())
+        comps = components_for(settings)
+        records = _records(similar(comps.store(), args.video_id, limit=args.limit), comps)
+    return _print_results(records, args.json, "no similar videos yet")
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

@@ -168,6 +168,20 @@ def test_ingest_while_serving_fails_fast_with_the_way_out(server, catalogue, med
     assert time.time() - started < 30
 
 
+def test_cli_reads_go_through_the_running_server(server, catalogue, cli_results, ids):
+    """While serve owns the store, the read commands ask it and answer as before."""
+    multi = cli_json("search", "programming, cat", "--limit", "4", data_dir=catalogue)
+    assert [r["video_id"] for r in multi] == [r["video_id"] for r in cli_results["multi"]]
+    similar = cli_json("similar", ids["photo-chelsea"], data_dir=catalogue)
+    assert [r["video_id"] for r in similar] == [r["video_id"] for r in cli_results["similar"]]
+    dana = cli_json("recommend", "dana", "--limit", "5", data_dir=catalogue)
+    assert dana and ids["speech clip"] not in {r["video_id"] for r in dana}
+    assert cli_json("show", ids["photo-chelsea"], data_dir=catalogue)["title"]
+    assert len(cli_json("list", data_dir=catalogue)) == len(ids)
+    missing = run_cli("similar", "0" * 16, data_dir=catalogue, timeout=60)
+    assert missing.returncode == 1 and "no video with id" in missing.stderr
+
+
 def test_unreachable_store_is_a_503_not_an_empty_answer(tmp_path):
     from fastapi.testclient import TestClient
 
