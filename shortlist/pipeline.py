@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from shortlist.describe import Describer
+from shortlist.media.frames import distinct_frames, thumbnail
 from shortlist.media.probe import MediaInfo, probe
 from shortlist.media.transcode import Rendition, TranscodeOptions, transcode
 from shortlist.models.asr import EMPTY, Transcriber, Transcript
@@ -100,7 +101,7 @@ def has_speech(audio: AudioSignals) -> bool:
 
 
 def tag_visual(rendition: Rendition, tagger: FrameTagger, max_frames: int) -> VisualSignals:
-    frames = spread(rendition.frame_paths, max_frames)
+    frames = distinct_frames(rendition.frame_paths, max_frames)
     tags = tagger.tag(frames)
     features_path = Path(rendition.directory) / "visual.npy"
     np.save(features_path, tags.features)
@@ -125,7 +126,7 @@ def read_on_screen_text(rendition: Rendition, reader: TextReader, count: int) ->
 
 
 def score_safety(rendition: Rendition, scorer: SafetyScorer, max_frames: int = 3) -> float:
-    return scorer.score(spread(rendition.frame_paths, max_frames))
+    return scorer.score(distinct_frames(rendition.frame_paths, max_frames))
 
 
 def describe(signals: Signals, describer: Describer) -> Description:
@@ -209,20 +210,6 @@ def transcript_chunks(text: str, words_per_chunk: int = 150, max_chunks: int = 4
             for i in range(0, min(len(words), words_per_chunk * max_chunks), words_per_chunk)]
 
 
-def spread(items: tuple[str, ...] | list[str], count: int) -> list[str]:
-    """At most `count` items evenly spread over the sequence, first and last included."""
-    items = list(items)
-    if len(items) <= count:
-        return items
-    idx = np.linspace(0, len(items) - 1, count).round().astype(int)
-    return [items[i] for i in dict.fromkeys(idx.tolist())]
-
-
 def mean_brightness(frame_paths: list[str]) -> float:
-    from PIL import Image
-
-    values = []
-    for p in frame_paths:
-        with Image.open(p) as img:
-            values.append(float(np.asarray(img.convert("L").resize((64, 36))).mean()) / 255.0)
+    values = [float(thumbnail(p).mean()) / 255.0 for p in frame_paths]
     return round(float(np.mean(values)), 3) if values else 0.0

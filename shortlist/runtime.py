@@ -103,16 +103,19 @@ class Components:
         return {
             "transcode": f"ffmpeg:{s.rendition_size}px:{s.rendition_fps}fps:{s.x264_preset}",
             "asr": f"{s.asr_backend}:{s.asr_model}",
-            "visual": f"{FrameTagger.name}:{FrameTagger.version}:{s.max_tag_frames}f",
+            "visual": f"{FrameTagger.name}:{FrameTagger.version}:{s.max_tag_frames}f:{FRAMES}",
             "audio": f"{AudioTagger.name}:{AudioTagger.version}",
-            "ocr": f"{TextReader.name}:{TextReader.version}:{s.ocr_frames}f",
-            "safety": f"{SafetyScorer.name}:{SafetyScorer.version}",
+            "ocr": f"{TextReader.name}:{TextReader.version}:{s.ocr_frames}f:{FRAMES}",
+            "safety": f"{SafetyScorer.name}:{SafetyScorer.version}:{FRAMES}",
             "describe": f"{s.describer}:{LocalDescriber.version}",
             "embed": f"{MiniLMEmbedder.name}:{MiniLMEmbedder.version}:doc-3:proj256+128",
         }
 
 
 
+
+# How frames are chosen for the image models (shortlist/media/frames.py): distinct pictures.
+FRAMES = "distinct4"
 
 _built: dict[Settings, Components] = {}
 _stores: dict[tuple, VideoStore] = {}

@@ -69,23 +69,26 @@ def _load_for_ocr(path: str | Path, max_side: int) -> np.ndarray:
 
 
 def pick_text_frames(frame_paths: Sequence[str | Path], count: int) -> list[str]:
-    """Choose up to `count` frames most likely to hold text, spread over the video."""
-    from PIL import Image
+    """Choose up to `count` distinct frames most likely to hold text, spread over the video.
+
+    Edge density on a thumbnail ranks them; repeats of one picture are left out first, so a
+    static caption is read once.
+    """
+    from shortlist.media.frames import distinct_frames, thumbnail
 
     if count <= 0 or not frame_paths:
         return []
+    frames = distinct_frames([str(p) for p in frame_paths], max(12, 3 * count))
     scores = []
-    for path in frame_paths:
-        with Image.open(path) as img:
-            g = np.asarray(img.convert("L").resize((160, 90)), dtype=np.float32)
-        edges = np.abs(np.diff(g, axis=1)).mean() + np.abs(np.diff(g, axis=0)).mean()
-        scores.append(float(edges))
-    order = sorted(range(len(frame_paths)), key=lambda i: -scores[i])
+    for path in frames:
+        g = thumbnail(path, (160, 90))
+        scores.append(float(np.abs(np.diff(g, axis=1)).mean() + np.abs(np.diff(g, axis=0)).mean()))
+    order = sorted(range(len(frames)), key=lambda i: -scores[i])
     picked: list[int] = []
-    gap = max(1, len(frame_paths) // (count + 1))
+    gap = max(1, len(frames) // (count + 1))
     for i in order:
         if all(abs(i - j) >= gap for j in picked):
             picked.append(i)
         if len(picked) == count:
             break
-    return [str(frame_paths[i]) for i in sorted(picked)]
+    return [frames[i] for i in sorted(picked)]
