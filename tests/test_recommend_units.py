@@ -70,3 +70,35 @@ def test_diversify_prefers_variety_over_near_copies():
             Hit("a2", 0.89, {}, {"text": near_a.tolist()}),
             Hit("b", 0.8, {}, {"text": b.tolist()})]
     assert [h.video_id for h in diversify(hits, 2)] == ["a", "b"]
+
+
+def test_a_rare_word_the_user_keeps_meeting_reaches_the_recommendations(tmp_path):
+    """The keyword half of the hybrid: the one other video that names "zeppelin" is
+    recommended to a zeppelin watcher even though its text vector points elsewhere."""
+    from shortlist.recommend.recommend import recommend
+    from shortlist.store.keywords import fields_from_payload
+    from shortlist.store.qdrant_store import DIMENSIONS, VideoPoint, VideoStore
+
+    rng = np.random.default_rng(3)
+    anchor = rng.normal(size=DIMENSIONS["text"])
+
+    def point(vid: str, transcript: str, near_anchor: bool) -> VideoPoint:
+        dense = {name: rng.normal(size=dim).tolist() for name, dim in DIMENSIONS.items()}
+        if near_anchor:
+            dense["text"] = (anchor + 0.3 * rng.normal(size=anchor.size)).tolist()
+        payload = {"video_id": vid, "title": vid, "tags": [], "transcript": transcript,
+                   "duration_s": 10.0}
+        return VideoPoint(vid, payload, dense, {}, fields_from_payload(payload))
+
+    store = VideoStore(path=tmp_path / "q")
+    try:
+        points = [point("a" * 16, "the zeppelin crossed the ocean", True),
+                  point("b" * 16, "a zeppelin museum tour", False)]
+        points += [point(f"{i:016x}", "weather report for tuesday", True) for i in range(30)]
+        store.upsert(points)
+        events = EventLog(tmp_path / "e.db")
+        events.record("u", "a" * 16, "watched", seconds=10)
+        picks = [h.video_id for h in recommend(store, events, "u", limit=5)]
+        assert "b" * 16 in picks and "a" * 16 not in picks
+    finally:
+        store.close()

@@ -432,6 +432,27 @@ class VideoStore:
             with_vectors=[using])
         return [_hit(p) for p in result.points]
 
+    def keyword_ranking(self, text: str, limit: int, exclude: Sequence[str] = ()) -> list[str]:
+        """Video ids ranked by the words of `text` (BM25 beside the embedded folder, IDF-weighted
+        sparse vectors on a server), leaving out `exclude`."""
+        from shortlist.text import token_id, tokens
+
+        excluded = set(exclude)
+        if self.keywords is not None:
+            found = [v for v, _ in self.keywords.search(text, limit=limit + len(excluded))]
+            return [v for v in found if v not in excluded][:limit]
+        from qdrant_client import models as m
+
+        sparse = {token_id(t): 1.0 for t in tokens(text)}
+        if not sparse:
+            return []
+        idx = sorted(sparse)
+        result = self.client.query_points(
+            self.collection, query=m.SparseVector(indices=idx, values=[sparse[i] for i in idx]),
+            using=KEYWORDS, limit=limit, with_payload=["video_id"],
+            query_filter=SearchFilters().to_qdrant(list(excluded)))
+        return [str(p.payload["video_id"]) for p in result.points]
+
     def vectors(self, video_ids: Sequence[str]) -> dict[str, dict[str, list[float]]]:
         found = self.client.retrieve(self.collection, [point_id_for(v) for v in video_ids],
                                      with_payload=["video_id"], with_vectors=True)
