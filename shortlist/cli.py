@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("shortlist: interrupted; finished videos are kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `shortlist list | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         from shortlist.runtime import close_all
 

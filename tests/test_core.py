@@ -75,9 +75,12 @@ def test_no_gpu_configured_means_cpu(tmp_path):
 
 
 def _point(vid: str, text_vec, words: str, title: str) -> VideoPoint:
-    return VideoPoint(vid, {"video_id": vid, "title": title, "duration_s": float(len(vid))},
-                      {"text": list(map(float, text_vec))}, sparse_weights([(words, 1.0)]),
-                      {"title": title, "tags": words})
+    from shortlist.store.search_index import fields_from_payload
+
+    payload = {"video_id": vid, "title": title, "tags": words.split(),
+               "duration_s": float(len(vid))}
+    return VideoPoint(vid, payload, {"text": list(map(float, text_vec))},
+                      sparse_weights([(words, 1.0)]), fields_from_payload(payload))
 
 
 def test_store_upsert_is_idempotent_and_search_fuses_keywords(tmp_path):
@@ -102,14 +105,46 @@ def test_store_upsert_is_idempotent_and_search_fuses_keywords(tmp_path):
     hits = store.hybrid_search([list(vecs[2])], {}, "penguin", limit=3, filters=only_long)
     assert hits == []
     store.delete(["b"])
-    assert store.keywords.search("penguin") == []
+    assert store.search_index.search("penguin") == []
     store.close()
 
 
-def test_keyword_index_ranks_title_words_over_transcript_words(tmp_path):
-    from shortlist.store.keywords import KeywordIndex
+def test_unfiltered_search_reads_the_index_and_matches_qdrant_without_its_lock(tmp_path):
+    """A cold `shortlist search` reads only the index beside the folder: same answer as
+    Qdrant's own ranking, even while another client holds the folder."""
+    from shortlist.errors import StoreUnavailable
+    from shortlist.store.qdrant_store import SearchFilters
 
-    index = KeywordIndex(tmp_path / "k.db")
+    owner = VideoStore(path=tmp_path / "q")
+    rng = np.random.default_rng(2)
+    vecs = rng.normal(size=(60, 384))
+    owner.upsert([_point(f"{i:02d}", vecs[i], f"word{i} common", f"T{i}")
+                  for i in range(60)])
+    query = [list(vecs[5] + 0.5 * vecs[9])]
+    via_qdrant = owner.hybrid_search(query, {}, "word3", limit=10,
+                                     filters=SearchFilters(min_duration_s=0))
+    reader = VideoStore(path=tmp_path / "q")  # the folder is held by `owner`
+    via_index = reader.hybrid_search(query, {}, "word3", limit=10)
+    assert [h.video_id for h in via_index] == [h.video_id for h in via_qdrant]
+    assert via_index[0].payload["title"] == via_qdrant[0].payload["title"]
+    with pytest.raises(StoreUnavailable, match="in use"):
+        reader.hybrid_search(query, {}, "word3", limit=10, filters=SearchFilters(language="en"))
+    reader.close()
+    owner.close()
+
+    # A lost index is rebuilt from Qdrant, the store of record.
+    for path in (tmp_path / "q").glob("*-search.*"):
+        path.unlink()
+    rebuilt = VideoStore(path=tmp_path / "q")
+    again = rebuilt.hybrid_search(query, {}, "word3", limit=10)
+    assert [h.video_id for h in again] == [h.video_id for h in via_index]
+    rebuilt.close()
+
+
+def test_keyword_index_ranks_title_words_over_transcript_words(tmp_path):
+    from shortlist.store.search_index import SearchIndex
+
+    index = SearchIndex(tmp_path / "k.db")
     index.upsert("t", {"title": "Penguins on ice", "transcript": "birds"})
     index.upsert("s", {"title": "Birds", "transcript": "a penguin walked by, then birds"})
     index.upsert("t", {"title": "Penguins on ice again", "transcript": "birds"})  # replaces

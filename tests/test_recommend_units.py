@@ -76,8 +76,8 @@ def test_a_rare_word_the_user_keeps_meeting_reaches_the_recommendations(tmp_path
     """The keyword half of the hybrid: the one other video that names "zeppelin" is
     recommended to a zeppelin watcher even though its text vector points elsewhere."""
     from shortlist.recommend.recommend import recommend
-    from shortlist.store.keywords import fields_from_payload
     from shortlist.store.qdrant_store import DIMENSIONS, VideoPoint, VideoStore
+    from shortlist.store.search_index import fields_from_payload
 
     rng = np.random.default_rng(3)
     anchor = rng.normal(size=DIMENSIONS["text"])

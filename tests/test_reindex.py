@@ -10,8 +10,8 @@ import pytest
 
 from shortlist.errors import SourceError
 from shortlist.reindex import TrackedSources, plan_reindex, rebuild, stale_stages
-from shortlist.store.keywords import fields_from_payload
 from shortlist.store.qdrant_store import DIMENSIONS, VideoPoint, VideoStore
+from shortlist.store.search_index import fields_from_payload
 
 VERSIONS = {"asr": "whisper:tiny.en", "ocr": "rapidocr:1:2f", "embed": "minilm:1"}
 
@@ -85,7 +85,7 @@ def test_rebuild_switches_the_alias_and_search_never_sees_a_half_built_index(sto
         while not stop.is_set():
             try:
                 seen_counts.append(store.count())
-                if not store.keywords.search("title", limit=100):
+                if not store.search_index.search("title", limit=100):
                     raise AssertionError("keyword search found nothing")
             except BaseException as exc:  # noqa: BLE001 - reported by the test below
                 errors.append(exc)
@@ -113,7 +113,7 @@ def test_rebuild_switches_the_alias_and_search_never_sees_a_half_built_index(sto
     assert titles["v2"] == "redone v2" and titles["v1"] == "title 1"
     assert titles["v0"] == "title 0"  # could not be redone: kept as it was
     # Keywords follow the switch: the new titles are searchable, the old index file is gone.
-    assert "v2" in {v for v, _ in store.keywords.search("redone", limit=50)}
+    assert "v2" in {v for v, _ in store.search_index.search("redone", limit=50)}
     assert not (store.path / f"{before}-keywords.db").exists()
 
 
@@ -149,6 +149,6 @@ def test_a_store_made_before_aliases_is_migrated_on_its_first_rebuild(tmp_path):
                          redo=lambda sources, target: {})
         assert report.kept == ["v1"] and store.physical_collection() == report.new_collection
         assert _titles(store) == {"v1": "one"}
-        assert [v for v, _ in store.keywords.search("one")] == ["v1"]
+        assert [v for v, _ in store.search_index.search("one")] == ["v1"]
     finally:
         store.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 import uuid
@@ -103,8 +105,8 @@ class VideoStore:
         self.path, self.url, self.api_key = path, url, api_key
         self.collection = collection
         self._client = None
-        self._keywords = None
-        self._target_keywords: dict[str, Any] = {}  # rebuilds in progress: name -> index
+        self._index = None  # the search index beside an embedded store
+        self._target_indexes: dict[str, Any] = {}  # rebuilds in progress: name -> index
         self._lock = threading.Lock()
 
     @property
@@ -149,6 +151,8 @@ class VideoStore:
         physical = self._create_physical(client)
         client.update_collection_aliases(change_aliases_operations=[m.CreateAliasOperation(
             create_alias=m.CreateAlias(collection_name=physical, alias_name=self.collection))])
+        if not self.url:
+            self._point_index_at(physical)  # empty, like the new collection
 
     def _check_sizes(self, client, name: str) -> None:
         vectors = client.get_collection(name).config.params.vectors
@@ -184,41 +188,99 @@ class VideoStore:
                 return alias.collection_name
         return self.collection
 
-    def _keyword_path(self, physical: str) -> Path:
-        return self.path / f"{physical}-keywords.db"
+    # The search index beside an embedded store (shortlist/store/search_index.py) --------
+
+    def _index_path(self, physical: str) -> Path:
+        return self.path / f"{physical}-search.db"
+
+    def _index_pointer(self) -> Path:
+        """Names the index of the collection the alias points at; written only once that
+        index is complete, so a reader that finds it needs nothing from Qdrant."""
+        return self.path / f"{self.collection}-search.json"
+
+    def _point_index_at(self, physical: str) -> None:
+        pointer = self._index_pointer()
+        partial = pointer.with_suffix(".partial")
+        partial.write_text(json.dumps({"collection": physical}))
+        os.replace(partial, pointer)  # atomic: readers see the old name or the new one
 
     @property
-    def keywords(self):
-        """The FTS5 keyword index beside an embedded store; None for a Qdrant server."""
+    def search_index(self):
+        """The index beside an embedded store; None for a Qdrant server. Opening it does not
+        open the Qdrant folder, unless the index has to be built from it first."""
         if self.url:
             return None
-        client = self.client  # the folder lock first: it says who owns this store
-        if self._keywords is not None:
-            return self._keywords
-        physical = self.physical_collection()
-        with self._lock:
-            if self._keywords is None:
-                from shortlist.store.keywords import KeywordIndex, fields_from_payload
+        if self._index is not None:
+            return self._index
+        physical = self._indexed_collection()
+        from shortlist.store.search_index import SearchIndex
 
-                index = KeywordIndex(self._keyword_path(physical))
-                if index.count() == 0 and client.count(self.collection).count > 0:
-                    # A catalogue made before the index existed, or a deleted index file.
-                    for payload in self._scroll(client):
-                        index.upsert(payload["video_id"], fields_from_payload(payload))
-                self._keywords = index
-        return self._keywords
+        with self._lock:
+            if self._index is None:
+                self._index = SearchIndex(self._index_path(physical), DIMENSIONS[TEXT])
+        return self._index
+
+    def _indexed_collection(self) -> str:
+        try:
+            physical = json.loads(self._index_pointer().read_text())["collection"]
+            if self._index_path(physical).exists():
+                return physical
+        except (OSError, ValueError, KeyError):
+            pass
+        # No complete index yet (a store made by an older version, or a deleted file):
+        # build it from Qdrant, the store of record.
+        from shortlist.store.search_index import SearchIndex
+
+        client = self.client
+        physical = self.physical_collection()
+        index = SearchIndex(self._index_path(physical), DIMENSIONS[TEXT])
+        try:
+            if index.points_count() < client.count(self.collection, exact=True).count:
+                self._copy_to_index(client, self.collection, index)
+        finally:
+            index.close()
+        self._point_index_at(physical)
+        for old in self.path.glob(f"{physical}-keywords.db*"):  # its predecessor
+            old.unlink()
+        return physical
+
+    def _copy_to_index(self, client, collection: str, index, ids: Sequence | None = None,
+                       batch: int = 256) -> None:
+        from shortlist.store.search_index import fields_from_payload
+
+        for points in self._batches(client, collection, ids, batch):
+            index.upsert_many([
+                (p.payload["video_id"], fields_from_payload(p.payload),
+                 (p.vector if isinstance(p.vector, dict) else {}).get(TEXT), p.payload)
+                for p in points])
+
+    @staticmethod
+    def _batches(client, collection: str, ids: Sequence | None, batch: int):
+        """Points with payload and text vector: all of them, or those with the given ids."""
+        if ids is not None:
+            for start in range(0, len(ids), batch):
+                yield client.retrieve(collection, list(ids[start:start + batch]),
+                                      with_payload=True, with_vectors=True)
+            return
+        offset = None
+        while True:
+            points, offset = client.scroll(collection, limit=batch, offset=offset,
+                                           with_payload=True, with_vectors=[TEXT])
+            yield points
+            if offset is None:
+                return
 
     def close(self) -> None:
         with self._lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
-            if self._keywords is not None:
-                self._keywords.close()
-                self._keywords = None
-            for index in self._target_keywords.values():
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+            for index in self._target_indexes.values():
                 index.close()
-            self._target_keywords.clear()
+            self._target_indexes.clear()
 
     # Writes -----------------------------------------------------------------
 
@@ -235,10 +297,10 @@ class VideoStore:
             structs.append(m.PointStruct(id=point_id_for(p.video_id), vector=vector,
                                          payload=p.payload))
         self.client.upsert(collection or self.collection, points=structs, wait=True)
-        keywords = self._target_keywords.get(collection) if collection else self.keywords
-        if keywords is not None:
-            for p in points:
-                keywords.upsert(p.video_id, p.keywords)
+        index = self._target_indexes.get(collection) if collection else self.search_index
+        if index is not None:
+            index.upsert_many([(p.video_id, p.keywords, p.dense.get(TEXT), p.payload)
+                               for p in points])
 
     # Rebuilds: a new collection beside the live one, switched in by moving the alias --------
 
@@ -247,28 +309,26 @@ class VideoStore:
         client = self.client
         target = self._create_physical(client)
         if not self.url:
-            from shortlist.store.keywords import KeywordIndex
+            from shortlist.store.search_index import SearchIndex
 
             with self._lock:
-                self._target_keywords[target] = KeywordIndex(self._keyword_path(target))
+                self._target_indexes[target] = SearchIndex(self._index_path(target),
+                                                           DIMENSIONS[TEXT])
         return target
 
     def copy_into(self, target: str, video_ids: Sequence[str], batch: int = 256) -> None:
         """Copy points as they are (vectors and payload) from the live collection."""
         from qdrant_client import models as m
 
-        from shortlist.store.keywords import fields_from_payload
-
-        keywords = self._target_keywords.get(target)
+        index = self._target_indexes.get(target)
         for start in range(0, len(video_ids), batch):
             ids = [point_id_for(v) for v in video_ids[start:start + batch]]
             found = self.client.retrieve(self.collection, ids, with_payload=True,
                                          with_vectors=True)
             self.client.upsert(target, wait=True, points=[
                 m.PointStruct(id=p.id, vector=p.vector, payload=p.payload) for p in found])
-            if keywords is not None:
-                for p in found:
-                    keywords.upsert(p.payload["video_id"], fields_from_payload(p.payload))
+            if index is not None:
+                self._copy_to_index(self.client, target, index, ids=[p.id for p in found])
 
     def switch_to(self, target: str) -> str:
         """Point the alias at `target` in one operation, then drop the collection it replaced.
@@ -290,28 +350,30 @@ class VideoStore:
             collection_name=target, alias_name=self.collection)))
         client.update_collection_aliases(change_aliases_operations=ops)
         with self._lock:
-            if target in self._target_keywords:
+            if target in self._target_indexes:
                 # Searches that already hold the old index finish on it; it closes when
                 # they let go, so it is unlinked rather than closed here.
-                self._keywords = self._target_keywords.pop(target)
+                self._index = self._target_indexes.pop(target)
+        if not self.url:
+            self._point_index_at(target)
         if old != self.collection:
             client.delete_collection(old)
-        self._remove_keyword_files(old)
+        self._remove_index_files(old)
         return old
 
     def abandon_rebuild(self, target: str) -> None:
         """Drop a rebuild that failed; the live collection is untouched."""
         self.client.delete_collection(target)
         with self._lock:
-            index = self._target_keywords.pop(target, None)
+            index = self._target_indexes.pop(target, None)
         if index is not None:
             index.close()
-        self._remove_keyword_files(target)
+        self._remove_index_files(target)
 
-    def _remove_keyword_files(self, physical: str) -> None:
+    def _remove_index_files(self, physical: str) -> None:
         if self.url:
             return
-        base = self._keyword_path(physical)
+        base = self._index_path(physical)
         for path in (base, Path(f"{base}-wal"), Path(f"{base}-shm")):
             path.unlink(missing_ok=True)
 
@@ -320,8 +382,8 @@ class VideoStore:
 
         self.client.delete(self.collection, m.PointIdsList(
             points=[point_id_for(v) for v in video_ids]))
-        if self.keywords is not None:
-            self.keywords.delete(video_ids)
+        if self.search_index is not None:
+            self.search_index.delete(video_ids)
 
     # Reads ------------------------------------------------------------------
 
@@ -365,12 +427,13 @@ class VideoStore:
         get their own ranking, so one preference cannot drown the others. Keywords are
         Qdrant's sparse vectors on a server, the FTS5 index beside an embedded folder.
         """
-        from qdrant_client import models as m
-
         filters = filters or SearchFilters()
-        query_filter = filters.to_qdrant()
         depth = max(50, (limit + offset) * 4)
-        if self.keywords is None:
+        index = self.search_index
+        if index is None:  # a Qdrant server: dense and sparse prefetches, fused there
+            from qdrant_client import models as m
+
+            query_filter = filters.to_qdrant()
             prefetch = [m.Prefetch(query=q, using=TEXT, limit=depth, filter=query_filter)
                         for q in dense]
             if sparse:
@@ -383,25 +446,31 @@ class VideoStore:
                 limit=limit, offset=offset, with_payload=True)
             return [_hit(p) for p in result.points]
 
-        from shortlist.store.keywords import reciprocal_rank_fusion
+        from shortlist.store.search_index import reciprocal_rank_fusion
 
+        if filters.empty:  # everything from the index: the Qdrant folder is not opened
+            rankings = [index.dense_ranking(q, depth) for q in dense]
+            rankings.append([v for v, _ in index.search(keyword_query, limit=depth)])
+            fused = sorted(reciprocal_rank_fusion(rankings).items(), key=lambda kv: -kv[1])
+            page = fused[offset:offset + limit]
+            payloads = index.payloads([vid for vid, _ in page])
+            return [Hit(vid, score, payloads[vid]) for vid, score in page if vid in payloads]
+
+        query_filter = filters.to_qdrant()
         rankings = []
         for q in dense:
             found = self.client.query_points(self.collection, query=q, using=TEXT, limit=depth,
-                                             query_filter=query_filter, with_payload=False)
-            rankings.append([str(p.id) for p in found.points])
-        keyword_ids = [vid for vid, _ in self.keywords.search(keyword_query, limit=depth)]
-        if keyword_ids and not filters.empty:
+                                             query_filter=query_filter, with_payload=["video_id"])
+            rankings.append([str(p.payload["video_id"]) for p in found.points])
+        keyword_ids = [vid for vid, _ in index.search(keyword_query, limit=depth)]
+        if keyword_ids:
             allowed = {p["video_id"] for p in self.get_many(keyword_ids) if filters.matches(p)}
             keyword_ids = [v for v in keyword_ids if v in allowed]
-        rankings.append([point_id_for(v) for v in keyword_ids])
+        rankings.append(keyword_ids)
         fused = sorted(reciprocal_rank_fusion(rankings).items(), key=lambda kv: -kv[1])
         page = fused[offset:offset + limit]
-        records = self.client.retrieve(self.collection, [pid for pid, _ in page],
-                                       with_payload=True)
-        by_id = {str(r.id): dict(r.payload or {}) for r in records}
-        return [Hit(str(by_id[pid].get("video_id")), score, by_id[pid])
-                for pid, score in page if pid in by_id]
+        payloads = {p["video_id"]: p for p in self.get_many([vid for vid, _ in page])}
+        return [Hit(vid, score, payloads[vid]) for vid, score in page if vid in payloads]
 
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
                          query_filter=None) -> list[Hit]:
@@ -438,8 +507,8 @@ class VideoStore:
         from shortlist.text import token_id, tokens
 
         excluded = set(exclude)
-        if self.keywords is not None:
-            found = [v for v, _ in self.keywords.search(text, limit=limit + len(excluded))]
+        if self.search_index is not None:
+            found = [v for v, _ in self.search_index.search(text, limit=limit + len(excluded))]
             return [v for v in found if v not in excluded][:limit]
         from qdrant_client import models as m
 
