@@ -112,5 +112,5 @@ def test_reindex_redoes_only_invalidated_stages_while_search_keeps_answering(
     store = comps.store()
     assert store.physical_collection() == result["new_collection"]
     assert [p["video_id"] for p in store.scroll()] == [speech_id]
-    assert store.get(speech_id)["models"]["ocr"].endswith(":3f")
+    assert ":3f:" in store.get(speech_id)["models"]["ocr"]
     assert {"reindex-summary", "reindex-videos"} <= artifacts

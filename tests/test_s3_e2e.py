@@ -121,6 +121,12 @@ def test_an_upload_becomes_searchable_then_a_reindex_runs_while_search_answers(s
 
     # The nightly reindex, run from its deployment while `shortlist serve` owns the store:
     # the worker's run asks the server to reindex, and search answers all the while.
+    # Search reads the index beside the store, so it may find the video before the flow
+    # run has let go of the store: wait for that before `serve` takes it.
+    deadline = time.time() + 120
+    while run_cli("list", data_dir=data, timeout=60).returncode != 0:
+        assert time.time() < deadline, "the ingest run never released the store"
+        time.sleep(2)
     port = _port()
     stack.start(str(BIN / "shortlist"), "serve", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
