@@ -141,10 +141,27 @@ def test_unfiltered_search_reads_the_index_and_matches_qdrant_without_its_lock(t
     rebuilt.close()
 
 
+def test_the_index_runs_qdrants_recommend_query_with_the_same_answer(tmp_path):
+    store = VideoStore(path=tmp_path / "q")
+    rng = np.random.default_rng(4)
+    vecs = rng.normal(size=(80, 384))
+    store.upsert([_point(f"{i:02d}", vecs[i], f"word{i}", f"T{i}") for i in range(80)])
+    taste = list(vecs[3] + vecs[7])
+    for positive, negative in (([taste, "03", "07"], []), (["03"], ["10", "11"])):
+        exclude = ["03", "07", "12"]
+        ours = store.recommend(positive, negative, limit=10, exclude=exclude)
+        qdrant = store.qdrant_recommend(positive, negative, limit=10, exclude=exclude)
+        assert [h.video_id for h in ours] == [h.video_id for h in qdrant]
+        assert np.allclose([h.score for h in ours], [h.score for h in qdrant], atol=1e-4)
+        assert not {"03", "07", "12"} & {h.video_id for h in ours}
+        assert len(ours[0].vectors["text"]) == 384
+    store.close()
+
+
 def test_keyword_index_ranks_title_words_over_transcript_words(tmp_path):
     from shortlist.store.search_index import SearchIndex
 
-    index = SearchIndex(tmp_path / "k.db")
+    index = SearchIndex(tmp_path / "k.db", {"text": 4})
     index.upsert("t", {"title": "Penguins on ice", "transcript": "birds"})
     index.upsert("s", {"title": "Birds", "transcript": "a penguin walked by, then birds"})
     index.upsert("t", {"title": "Penguins on ice again", "transcript": "birds"})  # replaces

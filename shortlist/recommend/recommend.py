@@ -16,7 +16,7 @@ from shortlist.recommend.events import EventLog
 from shortlist.recommend.search import search
 from shortlist.recommend.similar import is_duplicate
 from shortlist.recommend.taste import Taste, taste_from_events
-from shortlist.store.qdrant_store import TEXT, Hit, SearchFilters, VideoStore
+from shortlist.store.qdrant_store import TEXT, Hit, VideoStore
 from shortlist.store.search_index import fields_from_payload, reciprocal_rank_fusion
 
 MAX_POSITIVES = 8
@@ -33,11 +33,10 @@ def recommend(store: VideoStore, events: EventLog, user_id: str, limit: int = 10
         durations = {p["video_id"]: p.get("duration_s", 0.0) for p in store.get_many(ids)}
     taste = taste_from_events(history, durations)
     exclude = sorted(taste.seen | set(taste.negatives))
-    query_filter = SearchFilters().to_qdrant(exclude)
     pool = limit * 4
     if taste.positives:
         candidates = _drop_copies_of_seen(store, taste, _from_taste(store, taste, pool,
-                                                                    query_filter))
+                                                                    exclude))
         if prefer and embedder is not None:
             candidates = _interleave(candidates, _preferred(store, embedder, prefer, pool,
                                                             exclude))
@@ -50,7 +49,7 @@ def recommend(store: VideoStore, events: EventLog, user_id: str, limit: int = 10
     return diversify(candidates, limit)
 
 
-def _from_taste(store: VideoStore, taste: Taste, pool: int, query_filter) -> list[Hit]:
+def _from_taste(store: VideoStore, taste: Taste, pool: int, exclude: list[str]) -> list[Hit]:
     ranked = sorted(taste.positives.items(), key=lambda kv: -kv[1])[:MAX_POSITIVES]
     vectors = store.vectors([v for v, _ in ranked])
     # One weighted taste vector (recency x share watched) plus the strongest items themselves.
@@ -61,9 +60,8 @@ def _from_taste(store: VideoStore, taste: Taste, pool: int, query_filter) -> lis
                                weights=[w for _, w in weighted])
         positives.insert(0, (taste_vec / (np.linalg.norm(taste_vec) or 1.0)).tolist())
     negatives = [v for v, _ in sorted(taste.negatives.items(), key=lambda kv: -kv[1])[:5]]
-    dense = store.recommend(positives, negatives, limit=pool, query_filter=query_filter)
-    return _with_keywords(store, dense, [v for v, _ in ranked],
-                          sorted(taste.seen | set(taste.negatives)), pool)
+    dense = store.recommend(positives, negatives, limit=pool, exclude=exclude)
+    return _with_keywords(store, dense, [v for v, _ in ranked], exclude, pool)
 
 
 def _with_keywords(store: VideoStore, dense: list[Hit], liked: list[str], exclude: list[str],

@@ -191,12 +191,12 @@ class VideoStore:
     # The search index beside an embedded store (shortlist/store/search_index.py) --------
 
     def _index_path(self, physical: str) -> Path:
-        return self.path / f"{physical}-search.db"
+        return self.path / f"{physical}-index.db"
 
     def _index_pointer(self) -> Path:
         """Names the index of the collection the alias points at; written only once that
         index is complete, so a reader that finds it needs nothing from Qdrant."""
-        return self.path / f"{self.collection}-search.json"
+        return self.path / f"{self.collection}-index.json"
 
     def _point_index_at(self, physical: str) -> None:
         pointer = self._index_pointer()
@@ -217,7 +217,7 @@ class VideoStore:
 
         with self._lock:
             if self._index is None:
-                self._index = SearchIndex(self._index_path(physical), DIMENSIONS[TEXT])
+                self._index = SearchIndex(self._index_path(physical), DIMENSIONS)
         return self._index
 
     def _indexed_collection(self) -> str:
@@ -233,15 +233,17 @@ class VideoStore:
 
         client = self.client
         physical = self.physical_collection()
-        index = SearchIndex(self._index_path(physical), DIMENSIONS[TEXT])
+        index = SearchIndex(self._index_path(physical), DIMENSIONS)
         try:
             if index.points_count() < client.count(self.collection, exact=True).count:
                 self._copy_to_index(client, self.collection, index)
         finally:
             index.close()
         self._point_index_at(physical)
-        for old in self.path.glob(f"{physical}-keywords.db*"):  # its predecessor
-            old.unlink()
+        for name in ("keywords", "search"):  # its predecessors' files
+            for old in self.path.glob(f"{physical}-{name}.db*"):
+                old.unlink()
+        (self.path / f"{self.collection}-search.json").unlink(missing_ok=True)
         return physical
 
     def _copy_to_index(self, client, collection: str, index, ids: Sequence | None = None,
@@ -249,14 +251,12 @@ class VideoStore:
         from shortlist.store.search_index import fields_from_payload
 
         for points in self._batches(client, collection, ids, batch):
-            index.upsert_many([
-                (p.payload["video_id"], fields_from_payload(p.payload),
-                 (p.vector if isinstance(p.vector, dict) else {}).get(TEXT), p.payload)
-                for p in points])
+            index.upsert_many([(p.payload["video_id"], fields_from_payload(p.payload),
+                                _dense_only(p.vector), p.payload) for p in points])
 
     @staticmethod
     def _batches(client, collection: str, ids: Sequence | None, batch: int):
-        """Points with payload and text vector: all of them, or those with the given ids."""
+        """Points with payload and vectors: all of them, or those with the given ids."""
         if ids is not None:
             for start in range(0, len(ids), batch):
                 yield client.retrieve(collection, list(ids[start:start + batch]),
@@ -265,7 +265,7 @@ class VideoStore:
         offset = None
         while True:
             points, offset = client.scroll(collection, limit=batch, offset=offset,
-                                           with_payload=True, with_vectors=[TEXT])
+                                           with_payload=True, with_vectors=True)
             yield points
             if offset is None:
                 return
@@ -299,8 +299,7 @@ class VideoStore:
         self.client.upsert(collection or self.collection, points=structs, wait=True)
         index = self._target_indexes.get(collection) if collection else self.search_index
         if index is not None:
-            index.upsert_many([(p.video_id, p.keywords, p.dense.get(TEXT), p.payload)
-                               for p in points])
+            index.upsert_many([(p.video_id, p.keywords, p.dense, p.payload) for p in points])
 
     # Rebuilds: a new collection beside the live one, switched in by moving the alias --------
 
@@ -313,7 +312,7 @@ class VideoStore:
 
             with self._lock:
                 self._target_indexes[target] = SearchIndex(self._index_path(target),
-                                                           DIMENSIONS[TEXT])
+                                                           DIMENSIONS)
         return target
 
     def copy_into(self, target: str, video_ids: Sequence[str], batch: int = 256) -> None:
@@ -398,6 +397,8 @@ class VideoStore:
         return record
 
     def get_many(self, video_ids: Sequence[str]) -> list[dict[str, Any]]:
+        if self.search_index is not None:
+            return list(self.search_index.payloads(video_ids).values())
         found = self.client.retrieve(self.collection, [point_id_for(v) for v in video_ids],
                                      with_payload=True)
         return [dict(p.payload or {}) for p in found]
@@ -449,7 +450,7 @@ class VideoStore:
         from shortlist.store.search_index import reciprocal_rank_fusion
 
         if filters.empty:  # everything from the index: the Qdrant folder is not opened
-            rankings = [index.dense_ranking(q, depth) for q in dense]
+            rankings = [[v for v, _ in index.dense_ranking(q, depth)] for q in dense]
             rankings.append([v for v, _ in index.search(keyword_query, limit=depth)])
             fused = sorted(reciprocal_rank_fusion(rankings).items(), key=lambda kv: -kv[1])
             page = fused[offset:offset + limit]
@@ -485,8 +486,21 @@ class VideoStore:
         return [_hit(p) for p in result.points]
 
     def recommend(self, positive: list, negative: list, limit: int, using: str = TEXT,
-                  query_filter=None) -> list[Hit]:
-        """Qdrant's recommend query; positives and negatives are video ids or vectors."""
+                  exclude: Sequence[str] = ()) -> list[Hit]:
+        """Qdrant's recommend query (average-vector strategy); positives and negatives are
+        video ids or vectors. Beside an embedded folder the index runs the same query
+        without loading the folder (tests/test_core.py checks both agree)."""
+        index = self.search_index
+        if index is not None:
+            ranked = index.recommend(positive, negative, limit, using, exclude)
+            payloads = index.payloads([v for v, _ in ranked])
+            vectors = index.vectors([v for v, _ in ranked])
+            return [Hit(v, score, payloads[v], {using: vectors[v][using]})
+                    for v, score in ranked if v in payloads]
+        return self.qdrant_recommend(positive, negative, limit, using, exclude)
+
+    def qdrant_recommend(self, positive: list, negative: list, limit: int, using: str = TEXT,
+                         exclude: Sequence[str] = ()) -> list[Hit]:
         from qdrant_client import models as m
 
         def ref(x):
@@ -497,8 +511,8 @@ class VideoStore:
             query=m.RecommendQuery(recommend=m.RecommendInput(
                 positive=[ref(x) for x in positive], negative=[ref(x) for x in negative],
                 strategy=m.RecommendStrategy.AVERAGE_VECTOR)),
-            using=using, limit=limit, query_filter=query_filter, with_payload=True,
-            with_vectors=[using])
+            using=using, limit=limit, query_filter=SearchFilters().to_qdrant(exclude),
+            with_payload=True, with_vectors=[using])
         return [_hit(p) for p in result.points]
 
     def keyword_ranking(self, text: str, limit: int, exclude: Sequence[str] = ()) -> list[str]:
@@ -523,12 +537,16 @@ class VideoStore:
         return [str(p.payload["video_id"]) for p in result.points]
 
     def vectors(self, video_ids: Sequence[str]) -> dict[str, dict[str, list[float]]]:
+        if self.search_index is not None:
+            return self.search_index.vectors(video_ids)
         found = self.client.retrieve(self.collection, [point_id_for(v) for v in video_ids],
                                      with_payload=["video_id"], with_vectors=True)
         return {str(p.payload["video_id"]): _dense_only(p.vector) for p in found}
 
     def newest(self, limit: int) -> list[dict[str, Any]]:
-        """The most recently ingested videos (a scan: fine for the embedded store's sizes)."""
+        """The most recently ingested videos (a scan on a server; the index has them in order)."""
+        if self.search_index is not None:
+            return self.search_index.newest(limit)
         rows = sorted(self.scroll(), key=lambda p: p.get("ingested_at", ""), reverse=True)
         return rows[:limit]
 
