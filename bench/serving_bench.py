@@ -45,7 +45,8 @@ QDRANT_URL: filters then use payload indexes and nothing is loaded at start."""
 
 
 def build_catalogue(data_dir: Path, size: int, seed: int = 0) -> list[str]:
-    from shortlist.store.qdrant_store import DIMENSIONS, VideoPoint, VideoStore
+    from shortlist.store.qdrant_store import VideoStore
+    from shortlist.store.records import DIMENSIONS, VideoPoint
     from shortlist.text import sparse_weights
 
     rng = np.random.default_rng(seed)

@@ -28,7 +28,7 @@ from shortlist.settings import Settings
 from shortlist.signals import AudioSignals, Description, Signals, VisualSignals
 from shortlist.sources import LocalVideo
 from shortlist.store.ids import content_hash, video_id_for
-from shortlist.store.qdrant_store import AUDIO, DIMENSIONS, TEXT, VISUAL, VideoPoint
+from shortlist.store.records import AUDIO, DIMENSIONS, TEXT, VISUAL, VideoPoint
 from shortlist.store.search_index import fields_from_payload
 from shortlist.text import sparse_weights
 

@@ -12,7 +12,8 @@ import pytest
 from shortlist.gpu import GpuSlots
 from shortlist.settings import Settings
 from shortlist.store.ids import point_id_for, video_id_for
-from shortlist.store.qdrant_store import VideoPoint, VideoStore
+from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.records import VideoPoint
 from shortlist.text import sparse_weights, token_id, tokens
 
 
@@ -99,7 +100,7 @@ def test_store_upsert_is_idempotent_and_search_fuses_keywords(tmp_path):
     assert {h.video_id for h in hits[:2]} == {"a", "b"}
     assert store.get("zzz") is None
     # keyword hits obey filters too
-    from shortlist.store.qdrant_store import SearchFilters
+    from shortlist.store.records import SearchFilters
 
     only_long = SearchFilters(min_duration_s=5)  # "b" has duration 1
     hits = store.hybrid_search([list(vecs[2])], {}, "penguin", limit=3, filters=only_long)
@@ -113,7 +114,7 @@ def test_unfiltered_search_reads_the_index_and_matches_qdrant_without_its_lock(t
     """A cold `shortlist search` reads only the index beside the folder: same answer as
     Qdrant's own ranking, even while another client holds the folder."""
     from shortlist.errors import StoreUnavailable
-    from shortlist.store.qdrant_store import SearchFilters
+    from shortlist.store.records import SearchFilters
 
     owner = VideoStore(path=tmp_path / "q")
     rng = np.random.default_rng(2)

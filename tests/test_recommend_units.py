@@ -11,7 +11,7 @@ import pytest
 from shortlist.recommend.events import EventLog
 from shortlist.recommend.recommend import diversify
 from shortlist.recommend.taste import taste_from_events
-from shortlist.store.qdrant_store import Hit
+from shortlist.store.records import Hit
 
 
 def _write_many(path: str, user: str, n: int) -> None:
@@ -76,7 +76,8 @@ def test_a_rare_word_the_user_keeps_meeting_reaches_the_recommendations(tmp_path
     """The keyword half of the hybrid: the one other video that names "zeppelin" is
     recommended to a zeppelin watcher even though its text vector points elsewhere."""
     from shortlist.recommend.recommend import recommend
-    from shortlist.store.qdrant_store import DIMENSIONS, VideoPoint, VideoStore
+    from shortlist.store.qdrant_store import VideoStore
+    from shortlist.store.records import DIMENSIONS, VideoPoint
     from shortlist.store.search_index import fields_from_payload
 
     rng = np.random.default_rng(3)

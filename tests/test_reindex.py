@@ -10,7 +10,8 @@ import pytest
 
 from shortlist.errors import SourceError
 from shortlist.reindex import TrackedSources, plan_reindex, rebuild, stale_stages
-from shortlist.store.qdrant_store import DIMENSIONS, VideoPoint, VideoStore
+from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.records import DIMENSIONS, VideoPoint
 from shortlist.store.search_index import fields_from_payload
 
 VERSIONS = {"asr": "whisper:tiny.en", "ocr": "rapidocr:1:2f", "embed": "minilm:1"}

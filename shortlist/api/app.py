@@ -28,7 +28,7 @@ from shortlist.recommend.events import EventLog
 from shortlist.recommend.search import result_record
 from shortlist.runtime import Components, components_for
 from shortlist.settings import Settings
-from shortlist.store.qdrant_store import SearchFilters
+from shortlist.store.records import SearchFilters
 
 STATIC = Path(__file__).parent / "static"
 

@@ -16,7 +16,8 @@ from shortlist.recommend.events import EventLog
 from shortlist.recommend.search import search
 from shortlist.recommend.similar import is_duplicate
 from shortlist.recommend.taste import Taste, taste_from_events
-from shortlist.store.qdrant_store import TEXT, Hit, VideoStore
+from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.records import TEXT, Hit
 from shortlist.store.search_index import fields_from_payload, reciprocal_rank_fusion
 
 MAX_POSITIVES = 8

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from shortlist.models.text_embedding import TextEmbedder
-from shortlist.store.qdrant_store import Hit, SearchFilters, VideoStore
+from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.records import Hit, SearchFilters
 from shortlist.text import token_id, tokens
 
 MAX_QUERY_CHARS = 500

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from shortlist.errors import NotFound
-from shortlist.store.qdrant_store import AUDIO, TEXT, VISUAL, Hit, VideoStore
+from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.records import AUDIO, TEXT, VISUAL, Hit
 
 # A re-encode or re-upload of the same content keeps its length and words and nearly its
 # picture (frames sampled at 1 fps land on slightly different moments, so not exactly).
@@ -23,7 +24,7 @@ def similar(store: VideoStore, video_id: str, limit: int = 10) -> list[Hit]:
         raise NotFound(f"no video with id {video_id!r}")
     duration = float(record.get("duration_s") or 0.0)
     vectors = {k: v for k, v in own.items() if k in (VISUAL, AUDIO, TEXT)}
-    from shortlist.store.qdrant_store import SearchFilters
+    from shortlist.store.records import SearchFilters
 
     hits = store.fused_neighbours(vectors, limit=limit * 3 + 5,
                                   query_filter=SearchFilters().to_qdrant([video_id]))

@@ -8,93 +8,20 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shortlist.errors import StoreUnavailable
 from shortlist.store.ids import point_id_for
-
-TEXT, VISUAL, AUDIO, KEYWORDS = "text", "visual", "audio", "keywords"
-# visual: EfficientNet's 1280-d features, audio: YAMNet's 521 scores, both projected down
-# (shortlist/projection.py) so the embedded store opens fast.
-DIMENSIONS = {TEXT: 384, VISUAL: 256, AUDIO: 128}
-# Payload fields that filters use get an index (a server uses them; embedded mode ignores them).
-INDEXED_FIELDS = {"tags": "keyword", "genres": "keyword", "language": "keyword",
-                  "duration_s": "float", "has_speech": "bool", "video_id": "keyword",
-                  "status": "keyword"}
-
-
-@dataclass(frozen=True)
-class VideoPoint:
-    video_id: str
-    payload: dict[str, Any]
-    dense: dict[str, list[float]]  # name -> vector; a missing name means "no such signal"
-    sparse: dict[int, float]
-    keywords: dict[str, str] = field(default_factory=dict)  # field -> text, for keyword search
-
-
-@dataclass(frozen=True)
-class Hit:
-    video_id: str
-    score: float
-    payload: dict[str, Any]
-    vectors: dict[str, list[float]] | None = None
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    """What a user can narrow results by; every field is optional."""
-
-    tags: tuple[str, ...] = ()  # any of these tags or genres
-    genres: tuple[str, ...] = ()
-    min_duration_s: float | None = None
-    max_duration_s: float | None = None
-    language: str | None = None
-    has_speech: bool | None = None
-
-    def to_qdrant(self, exclude_ids: Sequence[str] = ()):
-        from qdrant_client import models as m
-
-        must: list[Any] = []
-        if self.tags:
-            must.append(m.FieldCondition(key="tags", match=m.MatchAny(any=list(self.tags))))
-        if self.genres:
-            must.append(m.FieldCondition(key="genres", match=m.MatchAny(any=list(self.genres))))
-        if self.min_duration_s is not None or self.max_duration_s is not None:
-            must.append(m.FieldCondition(key="duration_s", range=m.Range(
-                gte=self.min_duration_s, lte=self.max_duration_s)))
-        if self.language:
-            must.append(m.FieldCondition(key="language", match=m.MatchValue(value=self.language)))
-        if self.has_speech is not None:
-            must.append(m.FieldCondition(key="has_speech",
-                                         match=m.MatchValue(value=self.has_speech)))
-        must_not = [m.HasIdCondition(has_id=[point_id_for(v) for v in exclude_ids])] \
-            if exclude_ids else []
-        if not must and not must_not:
-            return None
-        return m.Filter(must=must or None, must_not=must_not or None)
-
-    @property
-    def empty(self) -> bool:
-        return self == SearchFilters()
-
-    def matches(self, payload: dict[str, Any]) -> bool:
-        """The same test as to_qdrant(), on a payload in hand."""
-        if self.tags and not set(self.tags) & set(payload.get("tags") or []):
-            return False
-        if self.genres and not set(self.genres) & set(payload.get("genres") or []):
-            return False
-        duration = payload.get("duration_s")
-        if self.min_duration_s is not None and (duration is None
-                                                or duration < self.min_duration_s):
-            return False
-        if self.max_duration_s is not None and (duration is None
-                                                or duration > self.max_duration_s):
-            return False
-        if self.language and payload.get("language") != self.language:
-            return False
-        return self.has_speech is None or payload.get("has_speech") == self.has_speech
+from shortlist.store.records import (
+    DIMENSIONS,
+    INDEXED_FIELDS,
+    KEYWORDS,
+    TEXT,
+    Hit,
+    SearchFilters,
+    VideoPoint,
+)
 
 
 class VideoStore:
