@@ -212,9 +212,17 @@ class VideoStore:
     # Writes -----------------------------------------------------------------
 
     def upsert(self, points: Sequence[VideoPoint], collection: str | None = None) -> None:
-        """Write points to the live collection, or to a rebuild target (see begin_rebuild)."""
+        """Write points to the live collection, or to a rebuild target (see begin_rebuild).
+
+        The index first: if the process dies between the two writes, Qdrant (the store of
+        record) lacks the video, so the next ingest does it again and both agree.
+        """
         from qdrant_client import models as m
 
+        client = self.client  # the folder first: a process that cannot write it writes nothing
+        index = self._target_indexes.get(collection) if collection else self.search_index
+        if index is not None:
+            index.upsert_many([(p.video_id, p.keywords, p.dense, p.payload) for p in points])
         structs = []
         for p in points:
             vector: dict[str, Any] = dict(p.dense)
@@ -223,10 +231,7 @@ class VideoStore:
                 vector[KEYWORDS] = m.SparseVector(indices=idx, values=[p.sparse[i] for i in idx])
             structs.append(m.PointStruct(id=point_id_for(p.video_id), vector=vector,
                                          payload=p.payload))
-        self.client.upsert(collection or self.collection, points=structs, wait=True)
-        index = self._target_indexes.get(collection) if collection else self.search_index
-        if index is not None:
-            index.upsert_many([(p.video_id, p.keywords, p.dense, p.payload) for p in points])
+        client.upsert(collection or self.collection, points=structs, wait=True)
 
     # Rebuilds: a new collection beside the live one, switched in by moving the alias --------
 
