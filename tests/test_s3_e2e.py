@@ -8,95 +8,23 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
-from types import SimpleNamespace
 
-import boto3
 import httpx
 import pytest
 
 from tests.conftest import ROOT, run_cli
+from tests.loopback import BIN, free_port, loopback_stack, wait_for
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(url: str, timeout: float = 90) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(url)
 
 
 @pytest.fixture()
-def stack(tmp_path, monkeypatch):
-    moto_port, prefect_port = _port(), _port()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
-           "PREFECT_HOME": str(tmp_path / "prefect"),
-           "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "SHORTLIST_DATA_DIR": str(tmp_path / "data"), "PWD": str(ROOT),
-           "SHORTLIST_PUBLISH_BUCKET": "renditions"}
-    procs = []
-
-    def start(*cmd: str) -> None:
-        log = open(tmp_path / f"{Path(cmd[0]).name}-{len(procs)}.log", "w")
-        procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log,
-                                      stderr=subprocess.STDOUT))
-
-    try:
-        start(str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port))
-        start(str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
-              str(prefect_port))
-        _wait(f"http://127.0.0.1:{moto_port}/")
-        _wait(f"http://127.0.0.1:{prefect_port}/api/health")
-        subprocess.run([str(BIN / "prefect"), "work-pool", "create", "shortlist-process",
-                        "--type", "process", "--overwrite"], env=env, check=True,
-                       capture_output=True)
-        deploy = subprocess.run([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"],
-                                env={**env, "PATH": f"{BIN}:{env['PATH']}"}, cwd=ROOT,
-                                capture_output=True, text=True)
-        assert deploy.returncode == 0, deploy.stdout + deploy.stderr
-        start(str(BIN / "prefect"), "worker", "start", "--pool", "shortlist-process")
-        for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                    "AWS_ENDPOINT_URL"):
-            monkeypatch.setenv(var, env[var])
-        s3, sqs = boto3.client("s3"), boto3.client("sqs")
-        s3.create_bucket(Bucket="uploads")
-        s3.create_bucket(Bucket="renditions")
-        queue = sqs.create_queue(QueueName="uploads-events")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
-        s3.put_bucket_notification_configuration(Bucket="uploads", NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
-        start(str(BIN / "shortlist"), "s3-bridge", "--queue", queue)
-        yield SimpleNamespace(s3=s3, data=tmp_path / "data", logs=tmp_path, env=env,
-                              start=start)
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+def stack(tmp_path):
+    with loopback_stack(tmp_path) as running:
+        yield running
 
 
 def test_an_upload_becomes_searchable_then_a_reindex_runs_while_search_answers(stack, media):
@@ -127,10 +55,10 @@ def test_an_upload_becomes_searchable_then_a_reindex_runs_while_search_answers(s
     while run_cli("list", data_dir=data, timeout=60).returncode != 0:
         assert time.time() < deadline, "the ingest run never released the store"
         time.sleep(2)
-    port = _port()
+    port = free_port()
     stack.start(str(BIN / "shortlist"), "serve", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
-    _wait(f"{base}/healthz")
+    wait_for(f"{base}/healthz")
     aliases_before = json.loads((data / "qdrant" / "meta.json").read_text())["aliases"]
     answers: list[tuple[int, str]] = []
     stop = threading.Event()
