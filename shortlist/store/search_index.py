@@ -151,6 +151,10 @@ class SearchIndex:
             return self._db.execute(f"SELECT video_id, {columns} FROM points WHERE video_id "
                                     f"IN ({marks})", list(video_ids)).fetchall()
 
+    def video_ids(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT video_id FROM points ORDER BY video_id")]
+
     def newest(self, limit: int) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute("SELECT payload FROM points ORDER BY ingested_at DESC, "
