@@ -32,10 +32,10 @@ def reindex(tracked: list[str] | None = None, profile: str | None = None) -> dic
     locations = list(settings.tracked_sources) if tracked is None else tracked
     owner = current_owner(settings.data_dir)
     if owner is not None and owner.pid != os.getpid():
-        from shortlist.api.client import request_reindex
+        from shortlist.api.client import ServeClient
 
         logger.info("the store is served by %s: reindexing there", owner.url)
-        result = request_reindex(owner.url, locations, settings.api_key)
+        result = ServeClient(owner.url, settings.api_key, timeout_s=3600).reindex(locations)
     else:
         result = reindex_here(settings, locations)
     create_table_artifact(key="reindex-videos", table=result["rows"] or [{}],

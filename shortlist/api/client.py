@@ -10,29 +10,8 @@ from urllib.parse import quote, urlencode
 from shortlist.errors import NotFound, StoreUnavailable
 
 
-def request_reindex(base_url: str, tracked: list[str], api_key: str | None,
-                    timeout_s: float = 3600.0) -> dict:
-    """POST /admin/reindex and wait for the report (the server runs it to the end)."""
-    body = json.dumps({"tracked": tracked}).encode()
-    headers = {"Content-Type": "application/json"}
-    if api_key:
-        headers["X-API-Key"] = api_key
-    req = urllib.request.Request(f"{base_url.rstrip('/')}/admin/reindex", data=body,
-                                 headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            return json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace")[:500]
-        raise StoreUnavailable(f"the server at {base_url} refused the reindex "
-                               f"({exc.code}): {detail}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise StoreUnavailable(f"the store is owned by the server at {base_url}, which did "
-                               f"not answer: {exc}") from exc
-
-
 class ServeClient:
-    """The read commands of the CLI, answered by a running `shortlist serve`.
+    """The read commands of the CLI and the reindex, answered by a running `shortlist serve`.
 
     That process owns the embedded store and has it loaded, so a command answers in a
     fraction of a second instead of opening the store itself (which it could not: the
@@ -54,6 +33,10 @@ class ServeClient:
     def recommend(self, user: str, limit: int, prefer: str | None) -> list[dict]:
         query = urlencode({"limit": limit, **({"prefer": prefer} if prefer else {})})
         return self._call("GET", f"/users/{quote(user)}/recommendations?{query}")["results"]
+
+    def reindex(self, tracked: list[str]) -> dict:
+        """POST /admin/reindex and wait for the report (the server runs it to the end)."""
+        return self._call("POST", "/admin/reindex", {"tracked": tracked})
 
     def video(self, video_id: str) -> dict:
         return self._call("GET", f"/videos/{quote(video_id)}")

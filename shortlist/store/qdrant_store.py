@@ -167,33 +167,15 @@ class VideoStore:
         finally:
             index.close()
         self._point_index_at(physical)
-        for name in ("keywords", "search"):  # its predecessors' files
-            for old in self.path.glob(f"{physical}-{name}.db*"):
-                old.unlink()
-        (self.path / f"{self.collection}-search.json").unlink(missing_ok=True)
+        _remove_sqlite(self.path / f"{physical}-keywords.db")  # its predecessor, keywords only
         return physical
 
-    def _copy_to_index(self, client, collection: str, index, ids: Sequence | None = None,
-                       batch: int = 256) -> None:
-        from shortlist.store.search_index import fields_from_payload
-
-        for points in self._batches(client, collection, ids, batch):
-            index.upsert_many([(p.payload["video_id"], fields_from_payload(p.payload),
-                                _dense_only(p.vector), p.payload) for p in points])
-
-    @staticmethod
-    def _batches(client, collection: str, ids: Sequence | None, batch: int):
-        """Points with payload and vectors: all of them, or those with the given ids."""
-        if ids is not None:
-            for start in range(0, len(ids), batch):
-                yield client.retrieve(collection, list(ids[start:start + batch]),
-                                      with_payload=True, with_vectors=True)
-            return
+    def _copy_to_index(self, client, collection: str, index, batch: int = 256) -> None:
         offset = None
         while True:
             points, offset = client.scroll(collection, limit=batch, offset=offset,
                                            with_payload=True, with_vectors=True)
-            yield points
+            _index_points(index, points)
             if offset is None:
                 return
 
@@ -259,7 +241,7 @@ class VideoStore:
             self.client.upsert(target, wait=True, points=[
                 m.PointStruct(id=p.id, vector=p.vector, payload=p.payload) for p in found])
             if index is not None:
-                self._copy_to_index(self.client, target, index, ids=[p.id for p in found])
+                _index_points(index, found)
 
     def switch_to(self, target: str) -> str:
         """Point the alias at `target` in one operation, then drop the collection it replaced.
@@ -302,11 +284,8 @@ class VideoStore:
         self._remove_index_files(target)
 
     def _remove_index_files(self, physical: str) -> None:
-        if self.url:
-            return
-        base = self._index_path(physical)
-        for path in (base, Path(f"{base}-wal"), Path(f"{base}-shm")):
-            path.unlink(missing_ok=True)
+        if not self.url:
+            _remove_sqlite(self._index_path(physical))
 
     def delete(self, video_ids: Sequence[str]) -> None:
         from qdrant_client import models as m
@@ -379,15 +358,10 @@ class VideoStore:
                 limit=limit, offset=offset, with_payload=True)
             return [_hit(p) for p in result.points]
 
-        from shortlist.store.search_index import reciprocal_rank_fusion
-
         if filters.empty:  # everything from the index: the Qdrant folder is not opened
             rankings = [[v for v, _ in index.dense_ranking(q, depth)] for q in dense]
             rankings.append([v for v, _ in index.search(keyword_query, limit=depth)])
-            fused = sorted(reciprocal_rank_fusion(rankings).items(), key=lambda kv: -kv[1])
-            page = fused[offset:offset + limit]
-            payloads = index.payloads([vid for vid, _ in page])
-            return [Hit(vid, score, payloads[vid]) for vid, score in page if vid in payloads]
+            return _fused_page(rankings, offset, limit, index.payloads)
 
         query_filter = filters.to_qdrant()
         rankings = []
@@ -400,10 +374,8 @@ class VideoStore:
             allowed = {p["video_id"] for p in self.get_many(keyword_ids) if filters.matches(p)}
             keyword_ids = [v for v in keyword_ids if v in allowed]
         rankings.append(keyword_ids)
-        fused = sorted(reciprocal_rank_fusion(rankings).items(), key=lambda kv: -kv[1])
-        page = fused[offset:offset + limit]
-        payloads = {p["video_id"]: p for p in self.get_many([vid for vid, _ in page])}
-        return [Hit(vid, score, payloads[vid]) for vid, score in page if vid in payloads]
+        return _fused_page(rankings, offset, limit,
+                           lambda ids: {p["video_id"]: p for p in self.get_many(ids)})
 
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
                          query_filter=None) -> list[Hit]:
@@ -493,3 +465,26 @@ def _hit(p) -> Hit:
     payload = dict(p.payload or {})
     return Hit(str(payload.get("video_id")), float(p.score), payload,
                _dense_only(p.vector) if p.vector else None)
+
+
+def _fused_page(rankings: list[list[str]], offset: int, limit: int, payloads_of) -> list[Hit]:
+    """RRF over video-id rankings, one page of it, with payloads from `payloads_of(ids)`."""
+    from shortlist.store.search_index import reciprocal_rank_fusion
+
+    fused = sorted(reciprocal_rank_fusion(rankings).items(), key=lambda kv: -kv[1])
+    page = fused[offset:offset + limit]
+    payloads = payloads_of([vid for vid, _ in page])
+    return [Hit(vid, score, payloads[vid]) for vid, score in page if vid in payloads]
+
+
+def _index_points(index, points) -> None:
+    """Qdrant records (payload and vectors) into the index beside the store."""
+    from shortlist.store.search_index import fields_from_payload
+
+    index.upsert_many([(p.payload["video_id"], fields_from_payload(p.payload),
+                        _dense_only(p.vector), p.payload) for p in points])
+
+
+def _remove_sqlite(db: Path) -> None:
+    for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        path.unlink(missing_ok=True)
