@@ -35,7 +35,9 @@ bench: system venv corpus
 	{ echo "# Benchmark results"; echo; echo "Made by \`make bench\` on this repository's CI kind of machine."; \
 	  echo; cat bench/results/ingest.md; echo; echo "![ingest](results/ingest.png)"; echo; \
 	  cat bench/results/serving.md; echo; echo "![serving](results/serving.png)"; echo; \
-	  cat bench/results/eval.md; } > bench/RESULTS.md
+	  cat bench/results/eval.md; echo; \
+	  echo "Measured on a lent GPU machine, not by \`make bench\`:"; echo; \
+	  cat bench/results/gpu_check.md; } > bench/RESULTS.md
 
 # A local Prefect server and a process worker, then every deployment in prefect.yaml.
 PREFECT_HOME_DIR := $(CURDIR)/.data/prefect

@@ -51,10 +51,12 @@ class Components:
     def transcriber(self, device: str = "cpu") -> Transcriber:
         s = self.settings
         if s.asr_backend == "faster-whisper":
-            dev, compute = ("cuda", s.asr_compute_type) if device.startswith("cuda") \
-                else ("cpu", "int8")
+            on_gpu = device.startswith("cuda")
+            dev, compute = ("cuda", s.asr_compute_type) if on_gpu else ("cpu", "int8")
+            index = int(device.partition(":")[2] or 0) if on_gpu else 0
             return self._once("asr", device, lambda: FasterWhisperTranscriber(
-                s.asr_model, device=dev, compute_type=compute, threads=s.model_threads))
+                s.asr_model, device=dev, compute_type=compute, threads=s.model_threads,
+                device_index=index))
         if s.asr_backend == "openai-whisper":
             return self._once("asr", device, lambda: OpenAIWhisperTranscriber(
                 s.asr_model, device=device))

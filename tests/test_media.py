@@ -118,3 +118,16 @@ def test_renditions_are_rewritten_whole(media, tmp_path):
     second = transcode(media["silent"], probe(media["silent"]), out, TranscodeOptions())
     assert first.frame_paths == second.frame_paths
     assert Path(second.video_path).stat().st_size > 0
+
+
+def test_gpu_decode_asked_where_it_cannot_run_decodes_on_the_cpu(media, tmp_path):
+    """This machine's ffmpeg lists the CUDA hwaccel but has no GPU: the GPU graph fails and
+    the same video is decoded on the CPU, with the same frames, and says so."""
+    info = probe(media["speech"])
+    cpu = transcode(media["speech"], info, tmp_path / "cpu", TranscodeOptions())
+    gpu = transcode(media["speech"], info, tmp_path / "gpu", TranscodeOptions(gpu_device=0))
+    assert (cpu.decoder, gpu.decoder) == ("cpu", "cpu")
+    assert gpu.encoder == "libx264"  # no NVENC here either
+    assert len(gpu.frame_paths) == len(cpu.frame_paths) > 0
+    assert [Path(p).read_bytes() for p in gpu.frame_paths] == \
+        [Path(p).read_bytes() for p in cpu.frame_paths]

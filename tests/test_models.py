@@ -33,6 +33,17 @@ def test_whisper_transcribes_spoken_words(renditions):
     assert t.segments[0].start < t.segments[-1].end
 
 
+def test_whisper_asked_for_cuda_where_it_cannot_run_transcribes_on_the_cpu(renditions, caplog):
+    # The lent H100 had CUDA 13 only, which the pip CTranslate2 cannot use; this machine
+    # has no GPU at all. Either way the words come out, and a warning says why.
+    transcriber = FasterWhisperTranscriber("tiny.en", device="cuda", compute_type="float16")
+    with caplog.at_level("WARNING", logger="shortlist.models.asr"):
+        t = transcriber.transcribe(Path(renditions["speech"].audio_path))
+    assert (transcriber.device, transcriber.compute_type) == ("cpu", "int8")
+    assert "cannot run on CUDA" in caplog.text
+    assert "telescope" in t.text.lower()
+
+
 def test_multilingual_base_model_loads_from_its_two_packages(renditions):
     t = FasterWhisperTranscriber("base").transcribe(Path(renditions["speech"].audio_path))
     assert t.language == "en"  # detected, not forced: base is multilingual

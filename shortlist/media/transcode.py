@@ -48,6 +48,7 @@ class Rendition:
     frame_paths: tuple[str, ...]
     duration_s: float
     encoder: str
+    decoder: str = "cpu"  # "nvdec" when the GPU decoded and scaled
 
 
 def transcode(source: Path, info: MediaInfo, out_dir: Path, options: TranscodeOptions) -> Rendition:
@@ -97,7 +98,7 @@ def _transcode_into(source: Path, info: MediaInfo, out_dir: Path,
                     options: TranscodeOptions) -> Rendition:
     work = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_dir.parent))
     try:
-        encoder = _run_ffmpeg(source, info, work, options)
+        encoder, decoder = _run_ffmpeg(source, info, work, options)
         frames = sorted((work / "frames").glob("*.jpg"))
         if not frames:
             raise MediaError("decoding produced no frames (corrupt or too short video)")
@@ -115,12 +116,16 @@ def _transcode_into(source: Path, info: MediaInfo, out_dir: Path,
         frame_paths=tuple(str(out_dir / "frames" / f.name) for f in frames),
         duration_s=info.duration_s,
         encoder=encoder,
+        decoder=decoder,
     )
 
 
-def _run_ffmpeg(source: Path, info: MediaInfo, work: Path, options: TranscodeOptions) -> str:
+def _run_ffmpeg(source: Path, info: MediaInfo, work: Path,
+                options: TranscodeOptions) -> tuple[str, str]:
+    """Run the one decode; returns (encoder, decoder) as used."""
     (work / "frames").mkdir()
     gpu = options.gpu_device is not None
+    decoder = "nvdec" if gpu else "cpu"
     encoder = "h264_nvenc" if gpu and nvenc_available(options.gpu_device or 0) else "libx264"
     cmd = build_command(source, info, work, options, encoder=encoder, hw_decode=gpu)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_timeout(info))
@@ -128,12 +133,13 @@ def _run_ffmpeg(source: Path, info: MediaInfo, work: Path, options: TranscodeOpt
         # NVDEC does not decode every codec: decode on the CPU, keep the encoder.
         for f in (work / "frames").glob("*"):
             f.unlink()
+        decoder = "cpu"
         cmd = build_command(source, info, work, options, encoder=encoder, hw_decode=False)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_timeout(info))
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         raise MediaError(f"ffmpeg could not decode the video: {lines[-1] if lines else 'error'}")
-    return encoder
+    return encoder, decoder
 
 
 def build_command(
@@ -142,16 +148,30 @@ def build_command(
 ) -> list[str]:
     """The ffmpeg argument list; kept separate so tests and benchmarks can read it."""
     s, fs = options.size, options.frame_size
+    fit = "force_original_aspect_ratio=decrease"
+    pad = f"pad={s}:{s}:(ow-iw)/2:(oh-ih)/2,format=yuv420p[r]"
     # Frames for the models keep the picture's own shape (no padding bars to mislabel).
-    graph = (
-        f"[0:v]fps={options.fps},setsar=1,split=2[a][b];"
-        f"[a]scale={s}:{s}:force_original_aspect_ratio=decrease:flags=bilinear,"
-        f"pad={s}:{s}:(ow-iw)/2:(oh-ih)/2,format=yuv420p[r];"
-        f"[b]scale={fs}:{fs}:force_original_aspect_ratio=decrease:flags=area[fr]"
-    )
+    if hw_decode:
+        # Decoded pictures stay on the GPU: only the 1 fps frames, already scaled, are
+        # copied to the CPU. Copying every decoded frame back made NVDEC slower than the
+        # CPU decoder (bench/results/gpu_check.md).
+        graph = (
+            f"[0:v]fps={options.fps},split=2[a][b];"
+            f"[a]scale_cuda={s}:{s}:{fit}:format=yuv420p,hwdownload,format=yuv420p,"
+            f"setsar=1,{pad};"
+            f"[b]scale_cuda={fs}:{fs}:{fit}:format=yuv420p,hwdownload,format=yuv420p,"
+            f"setsar=1[fr]"
+        )
+    else:
+        graph = (
+            f"[0:v]fps={options.fps},setsar=1,split=2[a][b];"
+            f"[a]scale={s}:{s}:{fit}:flags=bilinear,{pad};"
+            f"[b]scale={fs}:{fs}:{fit}:flags=area[fr]"
+        )
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y"]
     if hw_decode:
-        cmd += ["-hwaccel", "cuda", "-hwaccel_device", str(options.gpu_device or 0)]
+        cmd += ["-hwaccel", "cuda", "-hwaccel_output_format", "cuda",
+                "-hwaccel_device", str(options.gpu_device or 0)]
     cmd += ["-i", str(source), "-filter_complex", graph]
     # Output 1: the rendition. Keyframe every 2 s so seeking in the page is quick.
     cmd += ["-map", "[r]"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,11 @@ class FasterWhisperTranscriber:
     name = "faster-whisper"
 
     def __init__(self, model: str = "tiny.en", device: str = "cpu",
-                 compute_type: str = "int8", threads: int = 1, beam_size: int = 1) -> None:
+                 compute_type: str = "int8", threads: int = 1, beam_size: int = 1,
+                 device_index: int = 0) -> None:
         self.model = model
         self.device = device
+        self.device_index = device_index
         self.compute_type = compute_type
         self.threads = threads
         self.beam_size = beam_size
@@ -74,13 +79,42 @@ class FasterWhisperTranscriber:
         """Load the weights now (they load on first use otherwise)."""
         with self._lock:
             if self._whisper is None:
-                from faster_whisper import WhisperModel
-
-                self._whisper = WhisperModel(
-                    str(bundled_model_dir(self.model)), device=self.device,
-                    compute_type=self.compute_type, cpu_threads=self.threads,
-                    local_files_only=True)
+                problem = None
+                try:
+                    self._whisper = self._build()
+                    if self.device == "cuda":
+                        self._check_cuda()
+                except RuntimeError as err:  # CTranslate2 found no usable CUDA device
+                    if self.device != "cuda":
+                        raise
+                    problem = str(err)
+                if problem:
+                    # The pip CTranslate2 build loads CUDA 12's cuBLAS at the first
+                    # inference; a CUDA 13-only machine (seen on the lent H100) lacks it.
+                    # Same model on the CPU: slower, same words.
+                    log.warning("faster-whisper cannot run on CUDA here (%s); transcribing "
+                                "on the CPU. For the GPU: pip install nvidia-cublas-cu12 "
+                                "nvidia-cudnn-cu12", problem)
+                    self.device, self.compute_type = "cpu", "int8"
+                    self._whisper = self._build()
         return self._whisper
+
+    def _build(self):
+        from faster_whisper import WhisperModel
+
+        return WhisperModel(str(bundled_model_dir(self.model)), device=self.device,
+                            device_index=self.device_index, compute_type=self.compute_type,
+                            cpu_threads=self.threads, local_files_only=True)
+
+    def _check_cuda(self) -> None:
+        """Run the model once on half a second of silence: CUDA libraries load lazily,
+        so a missing one raises RuntimeError here rather than in the first video."""
+        import numpy as np
+
+        segments, _ = self._whisper.transcribe(
+            np.zeros(8000, dtype=np.float32), language="en", vad_filter=False,
+            without_timestamps=True, max_new_tokens=2, beam_size=1)
+        list(segments)
 
     def transcribe(self, wav_path: Path) -> Transcript:
         from shortlist.models.audio import read_wav_mono16k
