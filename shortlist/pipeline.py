@@ -5,6 +5,7 @@ Prefect tasks in tasks/ wrap these one to one; tests and benchmarks call them di
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -46,9 +47,19 @@ class VideoFile:
 def identify(video: LocalVideo) -> VideoFile:
     """Hash and probe a file. Raises MediaError for anything that is not a usable video."""
     path = Path(video.path)
-    info = probe(path)  # first: it gives the clearest message for empty or non-video files
-    sha = content_hash(path)
-    return VideoFile(video_id_for(sha), sha, str(path), video.source, path.stat().st_size, info)
+    if not path.exists():
+        probe(path)  # raises the usual "file not found"
+    stat = path.stat()
+    sha, info = _hash_and_probe(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return VideoFile(video_id_for(sha), sha, str(path), video.source, stat.st_size, info)
+
+
+@functools.lru_cache(maxsize=4096)
+def _hash_and_probe(path: str, size: int, mtime_ns: int) -> tuple[str, MediaInfo]:
+    """Once per file version and process: the CLI identifies each file while Prefect starts,
+    then again in the flow's identify task (a 60 ms ffprobe process each time)."""
+    info = probe(Path(path))  # first: it gives the clearest message for empty or non-video files
+    return content_hash(Path(path)), info
 
 
 def pipeline_fingerprint(stage_versions: dict[str, str]) -> str:
