@@ -7,7 +7,7 @@ DEMO_DATA := .data/demo
 APT_PKGS  := ffmpeg espeak-ng fortunes fonts-dejavu-core
 APT_TEST  := chromium chromium-driver
 
-.PHONY: demo test test-fast bench lint system system-test venv corpus clean prefect-up prefect-down
+.PHONY: demo test test-fast bench results lint system system-test venv corpus clean prefect-up prefect-down
 
 demo: system venv corpus
 	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist ingest $(CORPUS); \
@@ -27,11 +27,15 @@ test-fast: venv
 bench: system venv corpus
 	$(PY) bench/ingest_bench.py
 	$(PY) bench/serving_bench.py
-	$(PY) bench/plots.py
 	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist ingest $(CORPUS) >/dev/null
 	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist eval $(CORPUS) --json > bench/results/eval.json
 	{ echo '# Quality (`shortlist eval` on the sample corpus)'; echo; echo '```'; \
 	  SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist eval $(CORPUS); echo '```'; } > bench/results/eval.md
+	$(MAKE) results
+
+# bench/RESULTS.md from the result files (after any one benchmark was rerun).
+results:
+	$(PY) bench/plots.py
 	{ echo "# Benchmark results"; echo; echo "Made by \`make bench\` on this repository's CI kind of machine."; \
 	  echo; cat bench/results/ingest.md; echo; echo "![ingest](results/ingest.png)"; echo; \
 	  cat bench/results/serving.md; echo; echo "![serving](results/serving.png)"; echo; \
