@@ -117,6 +117,50 @@ def check_transcode(work: Path, report: dict) -> list[str]:
     return frames["cpu"]
 
 
+# Sources a catalogue meets: (label, ffmpeg video options, size, with audio).
+CODECS = [
+    ("h264-vertical", ["-c:v", "libx264", "-pix_fmt", "yuv420p"], "720x1280", True),
+    ("hevc-10bit", ["-c:v", "libx265", "-pix_fmt", "yuv420p10le"], "1280x720", True),
+    ("vp9", ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"], "1280x720", True),
+    ("mpeg2", ["-c:v", "mpeg2video", "-q:v", "4"], "720x576", True),
+    ("av1", ["-c:v", "libsvtav1", "-preset", "12"], "1280x720", False),
+    ("h264-444", ["-c:v", "libx264", "-pix_fmt", "yuv444p"], "1280x720", False),
+]
+
+
+def check_codecs(work: Path, report: dict) -> None:
+    """Each source kind through the GPU path: decoded by NVDEC or, where it cannot, by the
+    CPU fallback; either way the same frames' shapes as the CPU path."""
+    from PIL import Image
+
+    for label, video_args, size, audio in CODECS:
+        src = work / f"{label}.mkv"
+        cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi",
+               "-i", f"testsrc2=size={size}:rate=30:duration=5"]
+        if audio:
+            cmd += ["-f", "lavfi", "-i", "sine=frequency=440:duration=5", "-c:a", "libopus"]
+        proc = subprocess.run([*cmd, *video_args, str(src)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            report[f"codec_{label}"] = f"could not make the source: {proc.stderr[-160:]}"
+            continue
+        w, h = map(int, size.split("x"))
+        info = MediaInfo(duration_s=5.0, width=w, height=h, has_audio=audio,
+                         video_codec=label, format_name="matroska,webm",
+                         audio_codec="opus" if audio else None)
+        try:
+            cpu = transcode(src, info, work / f"{label}-cpu", TranscodeOptions())
+            gpu = transcode(src, info, work / f"{label}-gpu", TranscodeOptions(gpu_device=0))
+        except Exception as err:  # noqa: BLE001 - the message is the finding
+            report[f"codec_{label}"] = f"failed: {err}"
+            continue
+        shapes = {Image.open(p).size for p in gpu.frame_paths} == \
+            {Image.open(p).size for p in cpu.frame_paths}
+        report[f"codec_{label}"] = (
+            f"decoder {gpu.decoder}, frames {len(gpu.frame_paths)}/{len(cpu.frame_paths)}, "
+            f"frame sizes {'same' if shapes else 'DIFFER'}, "
+            f"audio {'yes' if gpu.audio_path else 'no'}")
+
+
 def check_tagger(frame_paths: list[str], report: dict) -> None:
     results = {}
     for device in ("cpu", "cuda:0"):
@@ -197,6 +241,7 @@ def main() -> int:
     report["ffmpeg_hwaccels"] = _run(["ffmpeg", "-hide_banner", "-hwaccels"]).split()[3:]
     with tempfile.TemporaryDirectory() as tmp:
         frames = check_transcode(Path(tmp), report)
+        check_codecs(Path(tmp), report)
         check_tagger(frames, report)
     check_ctranslate2_libraries(report)
     if args.whisper_model:
@@ -234,6 +279,10 @@ def summary(r: dict) -> list[str]:
         f"{r['tagger_cpu_ms_per_frame']} on the CPU, same labels "
         f"({r['tagger_same_top5']}), feature cosine {r['tagger_feature_cosine']}.",
     ]
+    codecs = {k[len("codec_"):]: v for k, v in r.items() if k.startswith("codec_")}
+    if codecs:
+        lines.append("- Sources through the GPU path: " + "; ".join(
+            f"{k}: {v}" for k, v in codecs.items()) + ".")
     if "ctranslate2_on_cuda" in r:
         lines.append(f"- Whisper (CTranslate2) on CUDA: {r['ctranslate2_on_cuda']}; the "
                      f"transcriber asked for CUDA runs on {r['transcriber_asked_cuda_runs_on']} "
