@@ -1,22 +1,26 @@
 """AWS Lambda handler for the S3 -> Lambda -> Prefect API route.
 
 Configure the function with PREFECT_API_URL (and PREFECT_API_KEY for Prefect Cloud) and
-an S3 "object created" trigger; each new object becomes one `s3.object.created` event,
-which triggers the `ingest-s3-object` deployment. A failure raises, so Lambda retries.
+an S3 "object created" trigger; the new objects of one invocation become one
+`s3.object.created` event per bucket, which triggers the `ingest-s3-object` deployment.
+A failure raises, so Lambda retries.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from deployments.s3_bridge import prefect_emitter
-from shortlist.s3_events import parse_notification
+from shortlist.s3_events import ObjectCreated, parse_notification
 
 
 def handler(event: dict[str, Any], context: Any = None, emit=None) -> dict[str, int]:
     emit = emit or prefect_emitter()
-    objects = parse_notification(event)
-    refused = [o.url for o in objects if not emit(o)]
+    by_bucket: dict[str, list[ObjectCreated]] = defaultdict(list)
+    for obj in parse_notification(event):
+        by_bucket[obj.bucket].append(obj)
+    refused = [o.url for objects in by_bucket.values() if not emit(objects) for o in objects]
     if refused:
         raise RuntimeError(f"Prefect did not accept events for {refused}")
-    return {"emitted": len(objects)}
+    return {"emitted": sum(len(v) for v in by_bucket.values())}

@@ -63,25 +63,48 @@ def test_bridge_emits_once_per_object_and_deletes_handled_messages(sqs):
     emitted = []
     seen = SeenObjects()
     while _left(client, url):
-        poll_once(client, url, lambda o: emitted.append(o.url) or True, seen, wait_s=0)
+        poll_once(client, url, lambda objs: emitted.extend(o.url for o in objs) or True, seen,
+                  wait_s=0, linger_s=0)
     assert sorted(emitted) == ["s3://videos/a.mp4", "s3://videos/b c.mp4"]
+
+
+def test_a_burst_of_uploads_goes_out_as_one_event_per_bucket(sqs):
+    """One flow run per burst: each run pays a process start and the model loads."""
+    client, _ = sqs
+    # SQS's default: a received message stays hidden while it is handled.
+    url = client.create_queue(QueueName="burst", Attributes={"VisibilityTimeout": "30"})[
+        "QueueUrl"]
+    for i in range(12):  # more than one receive_message call can return
+        _send(client, url, {"Records": [_record(f"clip-{i}.mp4", etag=str(i))]})
+    other = _record("elsewhere.mp4")
+    other["s3"]["bucket"]["name"] = "archive"
+    _send(client, url, {"Records": [other]})
+    events = []
+    assert poll_once(client, url, lambda objs: events.append([o.url for o in objs]) or True,
+                     SeenObjects(), wait_s=0, linger_s=0) == 13
+    assert sorted(len(e) for e in events) == [1, 12]
+    videos = next(e for e in events if len(e) == 12)
+    assert sorted(videos) == sorted(f"s3://videos/clip-{i}.mp4" for i in range(12))
+    assert _left(client, url) == 0
 
 
 def test_a_refused_event_keeps_its_message_for_later(sqs):
     client, url = sqs
     _send(client, url, {"Records": [_record("a.mp4")]})
     seen = SeenObjects()
-    assert poll_once(client, url, lambda o: False, seen, wait_s=0) == 0
+    assert poll_once(client, url, lambda objs: False, seen, wait_s=0, linger_s=0) == 0
     assert _left(client, url) == 1  # Prefect was down: the message stays
     got = []
-    assert poll_once(client, url, lambda o: got.append(o.url) or True, seen, wait_s=0) == 1
+    assert poll_once(client, url, lambda objs: got.extend(o.url for o in objs) or True, seen,
+                     wait_s=0, linger_s=0) == 1
     assert got == ["s3://videos/a.mp4"] and _left(client, url) == 0
 
 
-def test_lambda_handler_emits_each_object_or_raises():
+def test_lambda_handler_emits_the_objects_of_each_bucket_together_or_raises():
     event = {"Records": [_record("a.mp4"), _record("b.mp4")]}
     sent = []
-    assert handler(event, None, emit=lambda o: sent.append(o.key) or True) == {"emitted": 2}
-    assert sent == ["a.mp4", "b.mp4"]
+    assert handler(event, None, emit=lambda objs: sent.append([o.key for o in objs]) or True) \
+        == {"emitted": 2}
+    assert sent == [["a.mp4", "b.mp4"]]
     with pytest.raises(RuntimeError, match="did not accept"):
-        handler(event, None, emit=lambda o: False)
+        handler(event, None, emit=lambda objs: False)
