@@ -171,6 +171,17 @@ def test_keyword_index_ranks_title_words_over_transcript_words(tmp_path):
     assert index.search("zebra") == [] and index.search("   ") == []
 
 
+def test_keyword_index_ignores_stop_words_of_the_query(tmp_path):
+    # Fusion counts ranks: a video matched only by "and" would still climb the fused list.
+    from shortlist.store.search_index import SearchIndex
+
+    index = SearchIndex(tmp_path / "k.db", {"text": 4})
+    index.upsert("food", {"title": "Food and espresso"})
+    index.upsert("talk", {"title": "Talk", "transcript": "the master programmer's computers"})
+    assert [v for v, _ in index.search("computers and programming")] == ["talk"]
+    assert index.search("and the of") == []
+
+
 def test_second_process_on_the_embedded_store_gets_a_clear_error(tmp_path):
     import subprocess
     import sys

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from shortlist.text import STOPWORDS
+
 FIELDS = ("title", "tags", "genres", "transcript", "ocr", "labels")
 # BM25 weight per field, in FIELDS order: a word in the title or tags says more.
 WEIGHTS = (3.0, 3.0, 2.0, 1.0, 2.0, 1.0)
@@ -166,8 +168,12 @@ class SearchIndex:
             return int(self._db.execute("SELECT COUNT(*) FROM points").fetchone()[0])
 
     def search(self, query: str, limit: int = 100) -> list[tuple[str, float]]:
-        """Video ids by BM25 over the words of `query` (any word matches), best first."""
-        words = [w for w in _WORD.findall(query.lower()) if len(w) > 1]
+        """Video ids by BM25 over the words of `query` (any word matches), best first.
+
+        Stop words are left out: with "any word matches", "and" in "computers and
+        programming" matched every "Food and espresso" title, and fusion counts ranks, not
+        scores, so those matches pushed real ones down."""
+        words = [w for w in _WORD.findall(query.lower()) if len(w) > 1 and w not in STOPWORDS]
         if not words:
             return []
         match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
