@@ -125,6 +125,10 @@ CODECS = [
     ("mpeg2", ["-c:v", "mpeg2video", "-q:v", "4"], "720x576", True),
     ("av1", ["-c:v", "libsvtav1", "-preset", "12"], "1280x720", False),
     ("h264-444", ["-c:v", "libx264", "-pix_fmt", "yuv444p"], "1280x720", False),
+    # 1280x716 fits the 1024 square as 1024x573: an odd height for 4:2:0.
+    ("h264-odd-fit", ["-c:v", "libx264", "-pix_fmt", "yuv420p"], "1280x716", False),
+    ("hevc-4k-phone", ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p"],
+     "2160x3840", True),
 ]
 
 
@@ -148,8 +152,12 @@ def check_codecs(work: Path, report: dict) -> None:
                          video_codec=label, format_name="matroska,webm",
                          audio_codec="opus" if audio else None)
         try:
+            start = time.perf_counter()
             cpu = transcode(src, info, work / f"{label}-cpu", TranscodeOptions())
+            cpu_s = time.perf_counter() - start
+            start = time.perf_counter()
             gpu = transcode(src, info, work / f"{label}-gpu", TranscodeOptions(gpu_device=0))
+            gpu_s = time.perf_counter() - start
         except Exception as err:  # noqa: BLE001 - the message is the finding
             report[f"codec_{label}"] = f"failed: {err}"
             continue
@@ -158,7 +166,7 @@ def check_codecs(work: Path, report: dict) -> None:
         report[f"codec_{label}"] = (
             f"decoder {gpu.decoder}, frames {len(gpu.frame_paths)}/{len(cpu.frame_paths)}, "
             f"frame sizes {'same' if shapes else 'DIFFER'}, "
-            f"audio {'yes' if gpu.audio_path else 'no'}")
+            f"audio {'yes' if gpu.audio_path else 'no'}, {gpu_s:.2f} s vs {cpu_s:.2f} s on CPU")
 
 
 def check_tagger(frame_paths: list[str], report: dict) -> None:
