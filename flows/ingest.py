@@ -19,7 +19,7 @@ from prefect.artifacts import (
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from shortlist import pipeline
-from shortlist.errors import ShortlistError
+from shortlist.errors import MediaError, ShortlistError
 from shortlist.failures import FailureLog
 from shortlist.pipeline import pipeline_fingerprint
 from shortlist.report import RunSummary, VideoReport
@@ -86,8 +86,11 @@ def ingest_video(video: LocalVideo, settings: Settings,
     except Exception as exc:
         reason = _reason(exc)
         sha = vf.sha256 if vf else _safe_hash(video.path)
-        FailureLog(settings.data_dir / "failures.json").record(
-            video.source, sha, pipeline_fingerprint(versions), reason)
+        if isinstance(exc, MediaError):
+            # The file itself: reruns skip it until it or the pipeline changes. Anything
+            # else (a store or server down, a refused key) is retried by the next run.
+            FailureLog(settings.data_dir / "failures.json").record(
+                video.source, sha, pipeline_fingerprint(versions), reason)
         return VideoReport(video.source, "failed", vf.video_id if vf else None,
                            vf.info.duration_s if vf else 0.0, "", reason, timings,
                            tuple(warnings))

@@ -149,7 +149,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     started = time.perf_counter()
     comps = components_for(settings)
-    plan = plan_ingest(list(args.sources), comps.store(),
+    plan = plan_ingest(list(args.sources), comps.ingest_store(),
                        FailureLog(settings.data_dir / "failures.json"),
                        pipeline_fingerprint(comps.stage_versions()), settings.downloads_dir)
     if not plan.pending:

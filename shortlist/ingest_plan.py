@@ -16,6 +16,7 @@ from shortlist.report import VideoReport
 from shortlist.sources import classify, expand_source
 from shortlist.store.ids import content_hash, video_id_for
 from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.served import ServedStore
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class IngestPlan:
     settled: tuple[VideoReport, ...]  # unchanged videos, known failures, missing paths
 
 
-def plan_ingest(sources: list[str], store: VideoStore, failures: FailureLog,
+def plan_ingest(sources: list[str], store: VideoStore | ServedStore, failures: FailureLog,
                 fingerprint: str, downloads_dir: Path) -> IngestPlan:
     pending: list[str] = []
     settled: list[VideoReport] = []

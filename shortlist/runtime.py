@@ -6,9 +6,11 @@ a model is loaded once per process and per device, never at import time.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
+from shortlist.api.client import ServeClient
 from shortlist.describe import Describer, LocalDescriber
 from shortlist.gpu import GpuSlots
 from shortlist.models.asr import FasterWhisperTranscriber, OpenAIWhisperTranscriber, Transcriber
@@ -18,7 +20,9 @@ from shortlist.models.safety import SafetyScorer
 from shortlist.models.text_embedding import MiniLMEmbedder, TextEmbedder
 from shortlist.models.vision import FrameTagger
 from shortlist.settings import Settings
+from shortlist.store.owner import current_owner
 from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.served import ServedStore
 
 
 class Components:
@@ -43,6 +47,16 @@ class Components:
                 _stores[key] = VideoStore(path=key[0], url=s.qdrant_url,
                                           api_key=s.qdrant_api_key, collection=s.collection)
             return _stores[key]
+
+    def ingest_store(self) -> VideoStore | ServedStore:
+        """Where ingest looks videos up and writes them: this process's store, or, while
+        `shortlist serve` owns the embedded folder, the store through that server."""
+        s = self.settings
+        if not s.qdrant_url:
+            owner = current_owner(s.data_dir)
+            if owner is not None and owner.pid != os.getpid():
+                return ServedStore(ServeClient(owner.url, s.api_key))
+        return self.store()
 
     def gpu_slots(self) -> GpuSlots:
         return self._once("gpu", "", lambda: GpuSlots(self.settings.gpu_count,

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from shortlist.api.schemas import (
     EventRecorded,
     EventRequest,
+    PointsRequest,
     ReindexRequest,
     Result,
     Results,
@@ -151,7 +152,22 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
                          embedder=c.embedder())
         return _results(hits, c, limit)
 
-    reindex_running = threading.Lock()
+    reindex_running = threading.Lock()  # also held, briefly, by each write of points
+
+    @app.post("/admin/points", dependencies=[Depends(require_key)])
+    def post_points(body: PointsRequest, c: C) -> dict:
+        """Upsert catalogue points made by an ingest in another process: while this server
+        owns the embedded store, that is how `shortlist ingest` and worker runs write."""
+        # A reindex copies the live points into a new index: a point written meanwhile would
+        # be left out of it, so writes wait for the reindex, up to a point.
+        if not reindex_running.acquire(timeout=30):
+            raise HTTPException(status_code=409, detail="a reindex is running: ingest again "
+                                "when it has finished (`shortlist ingest` skips what is done)")
+        try:
+            c.store().upsert([p.to_point() for p in body.points])
+        finally:
+            reindex_running.release()
+        return {"upserted": len(body.points)}
 
     @app.post("/admin/reindex", dependencies=[Depends(require_key)])
     def post_reindex(body: ReindexRequest) -> dict:

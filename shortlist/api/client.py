@@ -11,7 +11,8 @@ from shortlist.errors import NotFound, StoreUnavailable
 
 
 class ServeClient:
-    """The read commands of the CLI and the reindex, answered by a running `shortlist serve`.
+    """The read commands of the CLI, ingest's writes and the reindex, answered by a running
+    `shortlist serve`.
 
     That process owns the embedded store and has it loaded, so a command answers in a
     fraction of a second instead of opening the store itself (which it could not: the
@@ -40,6 +41,12 @@ class ServeClient:
 
     def video(self, video_id: str) -> dict:
         return self._call("GET", f"/videos/{quote(video_id)}")
+
+    def upsert(self, points: list) -> None:
+        """POST /admin/points: the server writes `VideoPoint`s into the store it owns."""
+        from shortlist.api.schemas import PointIn
+
+        self._call("POST", "/admin/points", {"points": [PointIn.of(p) for p in points]})
 
     def videos(self) -> list[dict]:
         rows: list[dict] = []

@@ -59,3 +59,29 @@ class ReindexRequest(BaseModel):
     tracked: list[str] | None = Field(
         default=None, description="folders and s3:// prefixes whose vanished videos are "
         "dropped; default: the tracked_sources setting")
+
+
+class PointIn(BaseModel):
+    """One catalogue point as an ingest in another process made it (`VideoPoint`)."""
+
+    video_id: str = Field(min_length=1)
+    payload: dict
+    dense: dict[str, list[float]]
+    sparse: dict[int, float] = Field(default_factory=dict)
+    keywords: dict[str, str] = Field(default_factory=dict)
+
+    def to_point(self):
+        from shortlist.store.records import VideoPoint
+
+        return VideoPoint(self.video_id, self.payload, self.dense, self.sparse, self.keywords)
+
+    @classmethod
+    def of(cls, point) -> dict:
+        """The JSON body of a `VideoPoint`."""
+        return {"video_id": point.video_id, "payload": point.payload, "dense": point.dense,
+                "sparse": {str(k): v for k, v in point.sparse.items()},
+                "keywords": point.keywords}
+
+
+class PointsRequest(BaseModel):
+    points: list[PointIn] = Field(min_length=1, max_length=100)
