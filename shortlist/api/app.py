@@ -46,6 +46,7 @@ def require_key(request: Request, x_api_key: Annotated[str | None, Header()] = N
 
 
 C = Annotated[Components, Depends(get_components)]
+WRITE_WAIT_S = 30.0  # how long a write of points waits for a running reindex
 
 
 def _results(hits, c: Components, limit: int, offset: int = 0) -> Results:
@@ -160,7 +161,7 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
         owns the embedded store, that is how `shortlist ingest` and worker runs write."""
         # A reindex copies the live points into a new index: a point written meanwhile would
         # be left out of it, so writes wait for the reindex, up to a point.
-        if not reindex_running.acquire(timeout=30):
+        if not reindex_running.acquire(timeout=WRITE_WAIT_S):
             raise HTTPException(status_code=409, detail="a reindex is running: ingest again "
                                 "when it has finished (`shortlist ingest` skips what is done)")
         try:
