@@ -144,12 +144,12 @@ def test_a_store_made_before_aliases_is_migrated_on_its_first_rebuild(tmp_path):
     old.close()
     store = VideoStore(path=tmp_path / "q")
     try:
-        store.upsert([_point("v1", "/videos/1.mp4", "one")])
+        store.upsert([_point("v1", "/videos/1.mp4", "otter")])
         assert store.physical_collection() == "videos"
         report = rebuild(store, plan_reindex(store.scroll(), VERSIONS, TrackedSources([])),
                          redo=lambda sources, target: {})
         assert report.kept == ["v1"] and store.physical_collection() == report.new_collection
-        assert _titles(store) == {"v1": "one"}
-        assert [v for v, _ in store.search_index.search("one")] == ["v1"]
+        assert _titles(store) == {"v1": "otter"}
+        assert [v for v, _ in store.search_index.search("otter")] == ["v1"]
     finally:
         store.close()

@@ -63,14 +63,16 @@ def test_points_wait_for_a_running_reindex_then_are_refused(served):
     reindex.start()
     client = TestClient(app)
     body = {"points": [PointIn.of(_point("00000000000000cd", "Late arrival"))]}
-    refused = None
+    refused, seen = None, []
     for _ in range(50):  # until the reindex holds the store
         answer = client.post("/admin/points", json=body, headers={"X-API-Key": "k"})
+        seen.append((answer.status_code, answer.text[:120]))
         if answer.status_code == 409:
             refused = answer
             break
         time.sleep(0.1)
-    assert refused is not None and "reindex is running" in refused.json()["detail"]
+    assert refused is not None, seen[-3:]
+    assert "reindex is running" in refused.json()["detail"]
     release.set()
     reindex.join(10)
     after = client.post("/admin/points", json=body, headers={"X-API-Key": "k"})

@@ -153,7 +153,9 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
                          embedder=c.embedder())
         return _results(hits, c, limit)
 
-    reindex_running = threading.Lock()  # also held, briefly, by each write of points
+    reindex_running = threading.Lock()  # one reindex at a time
+    # Held by a reindex for its whole run and, briefly, by each write of points.
+    store_writes = threading.Lock()
 
     @app.post("/admin/points", dependencies=[Depends(require_key)])
     def post_points(body: PointsRequest, c: C) -> dict:
@@ -161,13 +163,13 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
         owns the embedded store, that is how `shortlist ingest` and worker runs write."""
         # A reindex copies the live points into a new index: a point written meanwhile would
         # be left out of it, so writes wait for the reindex, up to a point.
-        if not reindex_running.acquire(timeout=WRITE_WAIT_S):
+        if not store_writes.acquire(timeout=WRITE_WAIT_S):
             raise HTTPException(status_code=409, detail="a reindex is running: ingest again "
                                 "when it has finished (`shortlist ingest` skips what is done)")
         try:
             c.store().upsert([p.to_point() for p in body.points])
         finally:
-            reindex_running.release()
+            store_writes.release()
         return {"upserted": len(body.points)}
 
     @app.post("/admin/reindex", dependencies=[Depends(require_key)])
@@ -180,7 +182,8 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
         if not reindex_running.acquire(blocking=False):
             raise HTTPException(status_code=409, detail="a reindex is already running")
         try:
-            return reindexer(body.tracked)
+            with store_writes:  # waits for a write of points in flight, then holds writes off
+                return reindexer(body.tracked)
         finally:
             reindex_running.release()
 
