@@ -67,7 +67,8 @@ _OBJECT_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"\b(canoe|speedboat|yawl|schooner|catamaran|trimaran|liner|container ship|"
      r"fireboat|gondola|lifeboat|pirate|submarine|aircraft carrier|paddle)\b",
      ("boat", "water", "sea")),
-    (r"\b(computer|laptop|notebook|desktop|keyboard|mouse|monitor|screen|"
+    # A bare "screen" is a display; "window screen" and "fire screen" are meshes.
+    (r"\b(computer|laptop|notebook|desktop|computer keyboard|mouse|monitor|^screen|"
      r"hard disc|modem|printer|web site|cellular telephone|iPod)\b",
      ("computer", "technology")),
     (r"\b(television|home theater|entertainment center|projector|loudspeaker|"
@@ -96,14 +97,14 @@ _OBJECT_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"\b(tent|sleeping bag|mountain tent|lakeside|cliff|valley|volcano|alp)\b",
      ("outdoors", "nature")),
     (r"\b(library|bookshop|bookcase|book jacket)\b", ("books", "indoors")),
-    (r"\b(rocket|space|telescope|radio telescope|missile|projectile|planetarium)\b",
+    (r"\b(rocket|space shuttle|telescope|radio telescope|missile|projectile|planetarium)\b",
      ("space", "rocket", "science")),
     (r"\b(microscope|oscilloscope|beaker|magnetic compass|syringe|stethoscope)\b",
      ("science", "laboratory")),
     (r"\b(sofa|studio couch|four-poster|bookcase|wardrobe|desk|dining table|"
      r"rocking chair|folding chair|chiffonier|quilt|window shade|lampshade)\b",
      ("furniture", "indoors", "home")),
-    (r"\b(fountain|patio|picket fence|worm fence|stone wall|lawn mower|swing|"
+    (r"\b(fountain(?! pen)|patio|picket fence|worm fence|stone wall|lawn mower|swing|"
      r"park bench|maze)\b", ("garden", "outdoors")),
     (r"\b(toy|teddy|jigsaw puzzle|balloon|pinwheel|yo-yo|piggy bank)\b", ("toy",)),
 ]

@@ -14,7 +14,7 @@ from shortlist.models.imagenet_words import class_names, coarse_words
 from shortlist.models.labels import Label
 
 MODEL_NAME = "efficientnet-lite0"
-MODEL_VERSION = "imagenet1k-57934424+words-2"
+MODEL_VERSION = "imagenet1k-57934424+words-3"
 MIN_LABEL_SCORE = 0.12
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
