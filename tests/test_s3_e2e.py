@@ -28,6 +28,7 @@ def stack(tmp_path):
 
 
 def test_an_upload_becomes_searchable_then_a_reindex_runs_while_search_answers(stack, media):
+    """Then, with `serve` running, a second upload is written through the server."""
     s3, data, logs = stack.s3, stack.data, stack.logs
     s3.upload_file(str(media["speech"]), "uploads", "inbox/talk about galaxies.mp4")
     deadline = time.time() + 240
@@ -91,3 +92,16 @@ def test_an_upload_becomes_searchable_then_a_reindex_runs_while_search_answers(s
                                env={**stack.env, "COLUMNS": "250"}, capture_output=True,
                                text=True)
     assert "reindex-summary" in artifacts.stdout
+
+    # An upload while `serve` owns the store: the worker's run writes through the server,
+    # and the running server answers with the new video, no restart.
+    s3.upload_file(str(media["caption"]), "uploads", "inbox/penguins.mp4")
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        hits = httpx.post(f"{base}/search", json={"query": "penguin parade"}, timeout=30)
+        if any(r["source"] == "s3://uploads/inbox/penguins.mp4" for r in hits.json()["results"]):
+            break
+        time.sleep(3)
+    else:
+        dump = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in logs.glob("*.log"))
+        pytest.fail(f"an upload while serving never became searchable\n{dump}")
