@@ -8,19 +8,16 @@ A failure raises, so Lambda retries.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from deployments.s3_bridge import prefect_emitter
-from shortlist.s3_events import ObjectCreated, parse_notification
+from shortlist.s3_events import by_bucket, parse_notification
 
 
 def handler(event: dict[str, Any], context: Any = None, emit=None) -> dict[str, int]:
     emit = emit or prefect_emitter()
-    by_bucket: dict[str, list[ObjectCreated]] = defaultdict(list)
-    for obj in parse_notification(event):
-        by_bucket[obj.bucket].append(obj)
-    refused = [o.url for objects in by_bucket.values() if not emit(objects) for o in objects]
+    groups = by_bucket(parse_notification(event))
+    refused = [o.url for objects in groups.values() if not emit(objects) for o in objects]
     if refused:
         raise RuntimeError(f"Prefect did not accept events for {refused}")
-    return {"emitted": sum(len(v) for v in by_bucket.values())}
+    return {"emitted": sum(len(v) for v in groups.values())}

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable
 
-from shortlist.s3_events import ObjectCreated, SeenObjects, parse_notification
+from shortlist.s3_events import ObjectCreated, SeenObjects, by_bucket, parse_notification
 
 EVENT = "s3.object.created"
 MAX_OBJECTS_PER_EVENT = 50
@@ -57,7 +56,6 @@ def poll_once(sqs, queue_url: str, emit: Emit, seen: SeenObjects, wait_s: int = 
     """
     messages = _receive_burst(sqs, queue_url, wait_s, linger_s)
     objects_of: dict[str, list[ObjectCreated]] = {}  # message receipt handle -> its new objects
-    fresh: dict[str, list[ObjectCreated]] = defaultdict(list)  # bucket -> new objects
     for message in messages:
         try:
             parsed = parse_notification(message["Body"])
@@ -65,10 +63,8 @@ def poll_once(sqs, queue_url: str, emit: Emit, seen: SeenObjects, wait_s: int = 
             log.warning("dropping a message that is not an S3 notification: %s", exc)
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             continue
-        new = [obj for obj in parsed if seen.first_time(obj)]
-        objects_of[message["ReceiptHandle"]] = new
-        for obj in new:
-            fresh[obj.bucket].append(obj)
+        objects_of[message["ReceiptHandle"]] = [obj for obj in parsed if seen.first_time(obj)]
+    fresh = by_bucket([obj for objects in objects_of.values() for obj in objects])
     refused: set[str] = set()
     emitted = 0
     for objects in fresh.values():

@@ -28,6 +28,14 @@ class ObjectCreated:
         return f"s3://{self.bucket}/{self.key}"
 
 
+def by_bucket(objects: list[ObjectCreated]) -> dict[str, list[ObjectCreated]]:
+    """Objects grouped by bucket, in arrival order: one event names one bucket's objects."""
+    groups: dict[str, list[ObjectCreated]] = {}
+    for obj in objects:
+        groups.setdefault(obj.bucket, []).append(obj)
+    return groups
+
+
 def parse_notification(body: str | dict) -> list[ObjectCreated]:
     """Object-created records in one notification; test events and other kinds give []."""
     data = json.loads(body) if isinstance(body, str) else body

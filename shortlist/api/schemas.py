@@ -83,5 +83,8 @@ class PointIn(BaseModel):
                 "keywords": point.keywords}
 
 
+MAX_POINTS_PER_REQUEST = 100
+
+
 class PointsRequest(BaseModel):
-    points: list[PointIn] = Field(min_length=1, max_length=100)
+    points: list[PointIn] = Field(min_length=1, max_length=MAX_POINTS_PER_REQUEST)

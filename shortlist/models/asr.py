@@ -79,7 +79,6 @@ class FasterWhisperTranscriber:
         """Load the weights now (they load on first use otherwise)."""
         with self._lock:
             if self._whisper is None:
-                problem = None
                 try:
                     self._whisper = self._build()
                     if self.device == "cuda":
@@ -87,14 +86,12 @@ class FasterWhisperTranscriber:
                 except RuntimeError as err:  # CTranslate2 found no usable CUDA device
                     if self.device != "cuda":
                         raise
-                    problem = str(err)
-                if problem:
                     # The pip CTranslate2 build loads CUDA 12's cuBLAS at the first
                     # inference; a CUDA 13-only machine (seen on the lent H100) lacks it.
                     # Same model on the CPU: slower, same words.
                     log.warning("faster-whisper cannot run on CUDA here (%s); transcribing "
                                 "on the CPU. For the GPU: pip install nvidia-cublas-cu12 "
-                                "nvidia-cudnn-cu12", problem)
+                                "nvidia-cudnn-cu12", err)
                     self.device, self.compute_type = "cpu", "int8"
                     self._whisper = self._build()
         return self._whisper

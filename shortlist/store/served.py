@@ -32,9 +32,11 @@ class ServedStore:
             raise StoreUnavailable(
                 f"cannot write into the rebuild collection {collection!r} through the server "
                 f"at {self.client.base_url}: run the reindex through it instead")
-        for start in range(0, len(points), 100):  # the endpoint takes 100 points a request
+        from shortlist.api.schemas import MAX_POINTS_PER_REQUEST as batch
+
+        for start in range(0, len(points), batch):
             try:
-                self.client.upsert(list(points[start:start + 100]))
+                self.client.upsert(list(points[start:start + batch]))
             except ValueError as exc:  # the server refused: a wrong key, a reindex running
                 hint = (" Ingest with the SHORTLIST_API_KEY the server was started with."
                         if "X-API-Key" in str(exc) else "")
