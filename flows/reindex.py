@@ -7,20 +7,18 @@ its own process (so search keeps answering) and reports what it did.
 
 from __future__ import annotations
 
-import os
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.ingest import ingest_video
+from shortlist.api.client import serving_client
 from shortlist.errors import ShortlistError
 from shortlist.reindex import TrackedSources, plan_reindex, rebuild
 from shortlist.runlog import append_rows
 from shortlist.runtime import components_for
 from shortlist.settings import Settings
 from shortlist.sources import local_copy
-from shortlist.store.owner import current_owner
 
 
 @flow(name="reindex", task_runner=ThreadPoolTaskRunner(max_workers=2))
@@ -30,12 +28,10 @@ def reindex(tracked: list[str] | None = None, profile: str | None = None) -> dic
     settings = Settings.load(profile=profile)
     logger = get_run_logger()
     locations = list(settings.tracked_sources) if tracked is None else tracked
-    owner = current_owner(settings.data_dir)
-    if owner is not None and owner.pid != os.getpid():
-        from shortlist.api.client import ServeClient
-
-        logger.info("the store is served by %s: reindexing there", owner.url)
-        result = ServeClient(owner.url, settings.api_key, timeout_s=3600).reindex(locations)
+    server = serving_client(settings, timeout_s=3600)
+    if server is not None:
+        logger.info("the store is served by %s: reindexing there", server.base_url)
+        result = server.reindex(locations)
     else:
         result = reindex_here(settings, locations)
     create_table_artifact(key="reindex-videos", table=result["rows"] or [{}],

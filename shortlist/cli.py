@@ -243,16 +243,9 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def _running_server(settings: Settings):
     """A `shortlist serve` that owns the embedded store: read commands ask it."""
-    if settings.qdrant_url:
-        return None  # a Qdrant server admits every process: read it directly
-    from shortlist.store.owner import current_owner
+    from shortlist.api.client import serving_client
 
-    owner = current_owner(settings.data_dir)
-    if owner is None:
-        return None
-    from shortlist.api.client import ServeClient
-
-    return ServeClient(owner.url, settings.api_key)
+    return serving_client(settings)
 
 
 def _records(hits, comps) -> list[dict]:
@@ -377,12 +370,21 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+
     import uvicorn
 
+    from shortlist.api import auth
     from shortlist.api.app import create_app
     from shortlist.runtime import components_for
     from shortlist.store import owner
 
+    loopback = _is_loopback(args.host)
+    if not loopback and not settings.api_key:
+        raise ValueError(f"refusing to serve on {args.host} without an API key: anyone who "
+                         "can reach it could write to the catalogue. Set SHORTLIST_API_KEY "
+                         "(e.g. `export SHORTLIST_API_KEY=$(openssl rand -hex 24)`), or serve "
+                         "on 127.0.0.1")
     components_for(settings).store().count()  # take the store now: fail fast if it is in use
 
     def reindex_in_this_process(tracked: list[str] | None) -> dict:
@@ -391,16 +393,49 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         return reindex(tracked=tracked)
 
+    token = auth.make_token(settings.data_dir)
+    app = create_app(settings, reindexer=reindex_in_this_process, admin_token=token,
+                     allowed_hosts=_served_hosts(args.host))
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    # Jobs that need the store (the nightly reindex) find this process here and ask it.
-    owner.claim(settings.data_dir, f"http://{host}:{args.port}")
+    url_host = f"[{host}]" if ":" in host else host
+    # Other processes find this one here and ask it (see shortlist/api/client.py).
+    owner.claim(settings.data_dir, f"http://{url_host}:{args.port}", app.state.instance)
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again; exit through
+    # Python then, so that `finally` and atexit (Prefect's server, if a reindex started
+    # one) run instead of the process dying on the spot.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"Shortlist on http://{args.host}:{args.port}/ (API docs at /docs)", flush=True)
     try:
-        uvicorn.run(create_app(settings, reindexer=reindex_in_this_process), host=args.host,
-                    port=args.port, log_level="warning")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
-        owner.release(settings.data_dir)
+        owner.release(settings.data_dir, app.state.instance)
+        auth.remove_token(settings.data_dir, token)
     return 0
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _served_hosts(host: str) -> tuple[str, ...]:
+    """Host header values to answer: the loopback names, and the address served on (or,
+    on every interface, this machine's names); more by SHORTLIST_ALLOWED_HOSTS."""
+    import socket
+
+    from shortlist.api.app import LOOPBACK_HOSTS
+
+    if host in ("0.0.0.0", "::"):
+        extra = {socket.gethostname(), socket.getfqdn()}
+    else:
+        extra = {host, f"[{host}]"} if ":" in host else {host}
+    return (*LOOPBACK_HOSTS, *sorted(extra))
 
 
 if __name__ == "__main__":

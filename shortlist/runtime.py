@@ -6,11 +6,10 @@ a model is loaded once per process and per device, never at import time.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
-from shortlist.api.client import ServeClient
+from shortlist.api.client import serving_client
 from shortlist.describe import Describer, LocalDescriber
 from shortlist.gpu import GpuSlots
 from shortlist.models.asr import FasterWhisperTranscriber, OpenAIWhisperTranscriber, Transcriber
@@ -20,7 +19,6 @@ from shortlist.models.safety import SafetyScorer
 from shortlist.models.text_embedding import MiniLMEmbedder, TextEmbedder
 from shortlist.models.vision import FrameTagger
 from shortlist.settings import Settings
-from shortlist.store.owner import current_owner
 from shortlist.store.qdrant_store import VideoStore
 from shortlist.store.served import ServedStore
 
@@ -45,18 +43,15 @@ class Components:
         with _built_lock:
             if key not in _stores:
                 _stores[key] = VideoStore(path=key[0], url=s.qdrant_url,
-                                          api_key=s.qdrant_api_key, collection=s.collection)
+                                          api_key=s.qdrant_api_key, collection=s.collection,
+                                          timeout_s=s.store_timeout_s)
             return _stores[key]
 
     def ingest_store(self) -> VideoStore | ServedStore:
         """Where ingest looks videos up and writes them: this process's store, or, while
         `shortlist serve` owns the embedded folder, the store through that server."""
-        s = self.settings
-        if not s.qdrant_url:
-            owner = current_owner(s.data_dir)
-            if owner is not None and owner.pid != os.getpid():
-                return ServedStore(ServeClient(owner.url, s.api_key))
-        return self.store()
+        client = serving_client(self.settings)
+        return ServedStore(client) if client is not None else self.store()
 
     def gpu_slots(self) -> GpuSlots:
         return self._once("gpu", "", lambda: GpuSlots(self.settings.gpu_count,
@@ -102,8 +97,9 @@ class Components:
     def playable_urls(self):
         from shortlist.recommend.search import PlayableUrls
 
-        return self._once("urls", "", lambda: PlayableUrls(self.settings.publish_base_url,
-                                                           self.settings.presign_ttl_s))
+        s = self.settings
+        return self._once("urls", "", lambda: PlayableUrls(s.publish_base_url, s.presign_ttl_s,
+                                                           s.publish_bucket))
 
     def warm_up(self) -> None:
         """Load every ingest model now; the CLI does this while Prefect starts its server."""

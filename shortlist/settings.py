@@ -30,13 +30,21 @@ class Settings:
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     collection: str = "videos"
+    # A store that does not answer in this time is reported down (HTTP 503), not waited on.
+    store_timeout_s: float = 3.0
     # Publishing renditions to a bucket: the payload then names s3://bucket/renditions/ID.mp4
     # and results carry a public URL (publish_base_url) or one presigned on each answer.
     publish_bucket: str | None = None
     publish_base_url: str | None = None
     presign_ttl_s: int = 3600
-    # When set, write endpoints of the HTTP API require this key (header X-API-Key).
+    # When set, write endpoints of the HTTP API require this key (header X-API-Key); without
+    # it `shortlist serve` makes a token for this user's processes (see shortlist/api/auth.py).
     api_key: str | None = None
+    # Host names the server answers to besides the address it listens on (DNS rebinding:
+    # a page elsewhere cannot reach a loopback server under a name of its own).
+    allowed_hosts: tuple[str, ...] = ()
+    # Longest video ingest takes: a short-video catalogue refuses longer files, by name.
+    max_duration_s: float = 1200.0
     # Speech: "faster-whisper" (weights shipped in a package) or "openai-whisper".
     asr_backend: str = "faster-whisper"
     asr_model: str = "tiny.en"

@@ -71,9 +71,14 @@ def test_published_renditions_get_a_fresh_presigned_url(tmp_path, media, mock_s3
     body = s3.get_object(Bucket="public", Key="renditions/abc.mp4")["Body"].read()
     assert body == media["silent"].read_bytes()
     payload = {"url": "file:///local.mp4", "rendition_s3": url}
-    signed = PlayableUrls(ttl_s=600).for_payload(payload)
+    signed = PlayableUrls(ttl_s=600, bucket="public").for_payload(payload)
     assert signed.startswith("https://") and "renditions/abc.mp4" in signed
     assert "Signature=" in signed and "Expires=" in signed  # SigV2 or SigV4 query auth
-    public = PlayableUrls("https://cdn.example.org/v").for_payload(payload)
+    public = PlayableUrls("https://cdn.example.org/v", bucket="public").for_payload(payload)
     assert public == "https://cdn.example.org/v/renditions/abc.mp4"
     assert PlayableUrls().for_payload({"url": "file:///x.mp4"}) == "file:///x.mp4"
+    # Only the configured bucket is trusted: another bucket, or a URL in the payload, is
+    # never handed out as a link.
+    assert PlayableUrls(ttl_s=600, bucket="other").for_payload(payload) == "file:///local.mp4"
+    assert PlayableUrls(bucket="public").for_payload(
+        {"url": "https://evil.example/x.mp4"}) is None

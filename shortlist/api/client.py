@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from urllib.parse import quote, urlencode
 
 from shortlist.errors import NotFound, StoreUnavailable
+from shortlist.settings import Settings
+
+
+def serving_client(settings: Settings, timeout_s: float = 60.0) -> ServeClient | None:
+    """The `shortlist serve` of another process that owns this embedded store, with this
+    user's credential (the API key, else the server's token), or None.
+
+    The one place that decides whether a process uses the store itself or through a
+    server: the read commands, ingest and the reindex all ask here.
+    """
+    if settings.qdrant_url:
+        return None  # a Qdrant server admits every process: use it directly
+    from shortlist.api.auth import credential_for
+    from shortlist.store.owner import current_owner
+
+    owner = current_owner(settings.data_dir)
+    if owner is None or owner.pid == os.getpid():
+        return None
+    return ServeClient(owner.url, credential_for(settings.data_dir, settings.api_key),
+                       timeout_s=timeout_s)
 
 
 class ServeClient:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 
 class Filters(BaseModel):
@@ -61,19 +70,88 @@ class ReindexRequest(BaseModel):
         "dropped; default: the tracked_sources setting")
 
 
-class PointIn(BaseModel):
-    """One catalogue point as an ingest in another process made it (`VideoPoint`)."""
+VIDEO_ID = r"^[0-9a-f]{16}$"
+Text = Annotated[StrictStr, Field(max_length=500)]
+Words = Annotated[list[Annotated[StrictStr, Field(max_length=200)]], Field(max_length=200)]
+Number = Annotated[StrictFloat | StrictInt, Field(allow_inf_nan=False)]
 
-    video_id: str = Field(min_length=1)
-    payload: dict
-    dense: dict[str, list[float]]
-    sparse: dict[int, float] = Field(default_factory=dict)
-    keywords: dict[str, str] = Field(default_factory=dict)
+
+class LabelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[StrictStr, Field(max_length=200)]
+    score: Number
+
+
+class PayloadIn(BaseModel):
+    """The payload `build_point` writes, field by field with its type: anything else, or a
+    field of the wrong type, is refused before it reaches the store or an index."""
+
+    model_config = ConfigDict(extra="forbid")
+    video_id: Annotated[StrictStr, Field(pattern=VIDEO_ID)]
+    sha256: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
+    source: Annotated[StrictStr, Field(max_length=4096)]
+    url: Annotated[StrictStr, Field(max_length=4096)] | None = None
+    rendition_s3: Annotated[StrictStr, Field(max_length=4096)] | None = None
+    rendition_path: Annotated[StrictStr, Field(max_length=4096)]
+    duration_s: Annotated[Number, Field(ge=0)]
+    size_bytes: Annotated[StrictInt, Field(ge=0)]
+    width: Annotated[StrictInt, Field(ge=0)] | None = None
+    height: Annotated[StrictInt, Field(ge=0)] | None = None
+    language: Annotated[StrictStr, Field(max_length=16)] | None = None
+    has_speech: StrictBool
+    title: Text
+    description: Annotated[StrictStr, Field(max_length=5000)]
+    tags: Words
+    genres: Words
+    moods: Words = Field(default_factory=list)
+    transcript: Annotated[StrictStr, Field(max_length=200_000)]
+    segments: Annotated[list[tuple[Number, Number, Annotated[StrictStr, Field(
+        max_length=5000)]]], Field(max_length=20_000)]
+    ocr_text: Annotated[StrictStr, Field(max_length=20_000)]
+    visual_labels: Annotated[list[LabelIn], Field(max_length=200)]
+    visual_words: Annotated[list[LabelIn], Field(max_length=200)]
+    audio_labels: Annotated[list[LabelIn], Field(max_length=200)]
+    nsfw_score: Annotated[Number, Field(ge=0, le=1)] | None = None
+    models: Annotated[dict[Annotated[StrictStr, Field(max_length=100)],
+                           Annotated[StrictStr, Field(max_length=500)]], Field(max_length=50)]
+    pipeline_fingerprint: Annotated[StrictStr, Field(max_length=64)]
+    describer: Annotated[StrictStr, Field(max_length=100)]
+    ingested_at: Annotated[StrictStr, Field(max_length=40)]
+    status: Literal["ok"]
+
+
+class PointIn(BaseModel):
+    """One catalogue point as an ingest in another process made it (`VideoPoint`), checked
+    against the collection: vector names and sizes, finite numbers, ids that agree."""
+
+    model_config = ConfigDict(extra="forbid")
+    video_id: Annotated[StrictStr, Field(pattern=VIDEO_ID)]
+    payload: PayloadIn
+    dense: dict[Literal["text", "visual", "audio"], list[Number]]
+    sparse: dict[Annotated[int, Field(ge=0, lt=2**32)], Number] = Field(
+        default_factory=dict, max_length=50_000)
+    keywords: dict[Literal["title", "tags", "genres", "transcript", "ocr", "labels"],
+                   Annotated[StrictStr, Field(max_length=200_000)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _agrees_with_the_collection(self) -> PointIn:
+        from shortlist.store.records import DIMENSIONS
+
+        if self.payload.video_id != self.video_id:
+            raise ValueError("payload.video_id must equal video_id")
+        if not self.payload.sha256.startswith(self.video_id):
+            raise ValueError("video_id must be the first 16 hex digits of payload.sha256")
+        for name, vector in self.dense.items():
+            if len(vector) != DIMENSIONS[name]:
+                raise ValueError(f"dense.{name} has {len(vector)} dimensions, the collection "
+                                 f"takes {DIMENSIONS[name]}")
+        return self
 
     def to_point(self):
         from shortlist.store.records import VideoPoint
 
-        return VideoPoint(self.video_id, self.payload, self.dense, self.sparse, self.keywords)
+        return VideoPoint(self.video_id, self.payload.model_dump(), dict(self.dense),
+                          dict(self.sparse), dict(self.keywords))
 
     @classmethod
     def of(cls, point) -> dict:

@@ -36,23 +36,38 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
 
 
 class PlayableUrls:
-    """Turns a payload into the URL to play: published renditions get a public or freshly
-    presigned URL; local ones keep their file URL."""
+    """Turns a payload into the URL to play: renditions published to the configured bucket
+    get a public or freshly presigned URL; local ones keep their file URL.
 
-    def __init__(self, public_base_url: str | None = None, ttl_s: int = 3600) -> None:
+    Only the configured bucket and base URL are trusted: a payload naming another bucket,
+    or a URL of its own, never becomes a link or a redirect.
+    """
+
+    def __init__(self, public_base_url: str | None = None, ttl_s: int = 3600,
+                 bucket: str | None = None) -> None:
         self.public_base_url = public_base_url
         self.ttl_s = ttl_s
+        self.bucket = bucket
         self._client = None
 
     def for_payload(self, payload: dict[str, Any]) -> str | None:
-        published = payload.get("rendition_s3")
-        if not published:
-            return payload.get("url")
+        published = self.published(payload)
+        if published:
+            return published
+        url = payload.get("url")
+        return url if isinstance(url, str) and url.startswith("file:") else None
+
+    def published(self, payload: dict[str, Any]) -> str | None:
+        """The http(s) URL of the rendition in the configured bucket, or None."""
+        s3_url = payload.get("rendition_s3")
+        if not (self.bucket and isinstance(s3_url, str)
+                and s3_url.startswith(f"s3://{self.bucket}/")):
+            return None
         from shortlist.media.s3 import playable_url, s3_client
 
         if self._client is None and not self.public_base_url:
             self._client = s3_client()
-        return playable_url(published, self.public_base_url, self.ttl_s, self._client)
+        return playable_url(s3_url, self.public_base_url, self.ttl_s, self._client)
 
 
 def split_preferences(query: str) -> list[str]:

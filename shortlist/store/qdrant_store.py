@@ -21,16 +21,19 @@ from shortlist.store.records import (
     Hit,
     SearchFilters,
     VideoPoint,
+    check_point,
 )
 
 
 class VideoStore:
     def __init__(self, path: Path | None = None, url: str | None = None,
-                 api_key: str | None = None, collection: str = "videos") -> None:
+                 api_key: str | None = None, collection: str = "videos",
+                 timeout_s: float = 3.0) -> None:
         if (path is None) == (url is None):
             raise ValueError("give exactly one of path (embedded) or url (server)")
         self.path, self.url, self.api_key = path, url, api_key
         self.collection = collection
+        self.timeout_s = timeout_s  # a server that does not answer in this time is down
         self._client = None
         self._index = None  # the search index beside an embedded store
         self._target_indexes: dict[str, Any] = {}  # rebuilds in progress: name -> index
@@ -49,9 +52,10 @@ class VideoStore:
 
         if self.url:
             try:
-                client = QdrantClient(url=self.url, api_key=self.api_key, timeout=10)
+                client = QdrantClient(url=self.url, api_key=self.api_key,
+                                      timeout=self.timeout_s, check_compatibility=False)
                 client.get_collections()
-                return client
+                return _Unreachable(client, self.url)
             except Exception as exc:
                 raise StoreUnavailable(
                     f"cannot reach Qdrant at {self.url}: {exc}. Check QDRANT_URL, or unset "
@@ -201,6 +205,8 @@ class VideoStore:
         """
         from qdrant_client import models as m
 
+        for p in points:  # a point Qdrant would refuse must not reach the index either
+            check_point(p)
         client = self.client  # the folder first: a process that cannot write it writes nothing
         index = self._target_indexes.get(collection) if collection else self.search_index
         if index is not None:
@@ -213,7 +219,20 @@ class VideoStore:
                 vector[KEYWORDS] = m.SparseVector(indices=idx, values=[p.sparse[i] for i in idx])
             structs.append(m.PointStruct(id=point_id_for(p.video_id), vector=vector,
                                          payload=p.payload))
-        client.upsert(collection or self.collection, points=structs, wait=True)
+        try:
+            client.upsert(collection or self.collection, points=structs, wait=True)
+        except Exception:
+            if index is not None:  # put the index back as Qdrant has it
+                self._reindex_from_qdrant(index, collection or self.collection,
+                                          [p.video_id for p in points])
+            raise
+
+    def _reindex_from_qdrant(self, index, collection: str, video_ids: Sequence[str]) -> None:
+        found = self.client.retrieve(collection, [point_id_for(v) for v in video_ids],
+                                     with_payload=True, with_vectors=True)
+        held = {str((p.payload or {}).get("video_id")) for p in found}
+        index.delete([v for v in video_ids if v not in held])
+        _index_points(index, found)
 
     # Rebuilds: a new collection beside the live one, switched in by moving the alias --------
 
@@ -488,3 +507,35 @@ def _index_points(index, points) -> None:
 def _remove_sqlite(db: Path) -> None:
     for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
         path.unlink(missing_ok=True)
+
+
+class _Unreachable:
+    """A Qdrant server's client whose transport failures become StoreUnavailable, so every
+    caller (the API answers 503) sees one kind of error for "the store is down"."""
+
+    def __init__(self, client, url: str) -> None:
+        self._client, self._url = client, url
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            try:
+                return attr(*args, **kwargs)
+            except Exception as exc:
+                if _is_transport_failure(exc):
+                    raise StoreUnavailable(f"the Qdrant server at {self._url} did not answer "
+                                           f"({type(exc).__name__}): try again shortly") from exc
+                raise
+
+        return call
+
+
+def _is_transport_failure(exc: Exception) -> bool:
+    from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+    if isinstance(exc, UnexpectedResponse):
+        return exc.status_code >= 500
+    return isinstance(exc, ResponseHandlingException | TimeoutError | ConnectionError)

@@ -5,6 +5,7 @@ Shared by the Qdrant store and the index beside it; no client is imported here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,26 @@ class VideoPoint:
     dense: dict[str, list[float]]  # name -> vector; a missing name means "no such signal"
     sparse: dict[int, float]
     keywords: dict[str, str] = field(default_factory=dict)  # field -> text, for keyword search
+
+
+def check_point(point: VideoPoint) -> None:
+    """Refuse a point the store would refuse, before any index is written: vector names and
+    sizes, finite numbers, and a payload that names the same video. Raises ValueError."""
+    if point.payload.get("video_id") != point.video_id:
+        raise ValueError(f"point {point.video_id!r}: payload.video_id must equal the point's id")
+    for name, vector in point.dense.items():
+        if name not in DIMENSIONS:
+            raise ValueError(f"point {point.video_id!r}: unknown vector {name!r} "
+                             f"(known: {', '.join(DIMENSIONS)})")
+        if len(vector) != DIMENSIONS[name]:
+            raise ValueError(f"point {point.video_id!r}: vector {name!r} has {len(vector)} "
+                             f"dimensions, the collection takes {DIMENSIONS[name]}")
+        if not all(isinstance(x, int | float) and math.isfinite(x) for x in vector):
+            raise ValueError(f"point {point.video_id!r}: vector {name!r} holds a value that "
+                             "is not a finite number")
+    for index, weight in point.sparse.items():
+        if not (isinstance(index, int) and 0 <= index < 2**32 and math.isfinite(weight)):
+            raise ValueError(f"point {point.video_id!r}: bad keyword weight {index}: {weight}")
 
 
 @dataclass(frozen=True)
