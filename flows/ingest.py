@@ -23,7 +23,7 @@ from shortlist.errors import MediaError, ShortlistError
 from shortlist.failures import FailureLog
 from shortlist.pipeline import pipeline_fingerprint
 from shortlist.report import RunSummary, VideoReport
-from shortlist.runlog import append_run
+from shortlist.runlog import OpenRun, append_run, record_interrupted
 from shortlist.runtime import components_for
 from shortlist.settings import Settings
 from shortlist.signals import Signals
@@ -107,7 +107,17 @@ def ingest(sources: list[str], profile: str | None = None,
     settings = Settings.load(profile=profile)
     logger = get_run_logger()
     started = time.perf_counter()
-    reports: list[VideoReport] = list(prior or ())
+    if killed := record_interrupted(settings.data_dir, settings.run_log_path):
+        logger.warning("%d earlier runs were killed: written to runs.csv as interrupted", killed)
+    open_run = OpenRun(settings.data_dir, sources)
+    try:
+        return _ingest(sources, settings, logger, started, list(prior or ()), open_run)
+    finally:
+        open_run.close()
+
+
+def _ingest(sources: list[str], settings: Settings, logger, started: float,
+            reports: list[VideoReport], open_run: OpenRun) -> RunSummary:
     videos: list[LocalVideo] = []
     for source in sources:
         try:
@@ -121,6 +131,7 @@ def ingest(sources: list[str], profile: str | None = None,
     for done, fut in enumerate(futures, start=1):
         report = fut.result()
         reports.append(report)
+        open_run.done(report.row())
         _print_progress(done, len(futures), report)
         update_progress_artifact(progress, 100.0 * done / max(1, len(futures)))
         if report.status == "failed":

@@ -164,7 +164,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     threading.Thread(target=_prepare, args=(comps, local), daemon=True).start()
     # The terminal gets one line per video; failures are in the summary, full logs in the UI.
     _prefect_for_this_process(settings)
+    from flows.ephemeral import start_tied_server
     from flows.ingest import ingest
+
+    start_tied_server()  # a killed ingest leaves no Prefect server behind
 
     flow = ingest.with_options(task_runner=_task_runner(settings.max_parallel_videos))
     summary = flow(sources=list(plan.pending), prior=list(plan.settled))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from shortlist.errors import MediaError
 from shortlist.media.probe import MediaInfo
+from shortlist.processes import tied_to_parent
 
 MANIFEST = "rendition.json"
 
@@ -128,14 +129,16 @@ def _run_ffmpeg(source: Path, info: MediaInfo, work: Path,
     decoder = "nvdec" if gpu else "cpu"
     encoder = "h264_nvenc" if gpu and nvenc_available(options.gpu_device or 0) else "libx264"
     cmd = build_command(source, info, work, options, encoder=encoder, hw_decode=gpu)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_timeout(info))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_timeout(info),
+                          **tied_to_parent())
     if proc.returncode != 0 and gpu:
         # NVDEC does not decode every codec: decode on the CPU, keep the encoder.
         for f in (work / "frames").glob("*"):
             f.unlink()
         decoder = "cpu"
         cmd = build_command(source, info, work, options, encoder=encoder, hw_decode=False)
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_timeout(info))
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_timeout(info),
+                          **tied_to_parent())
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         raise MediaError(f"ffmpeg could not decode the video: {lines[-1] if lines else 'error'}")
