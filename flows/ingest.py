@@ -29,6 +29,7 @@ from shortlist.settings import Settings
 from shortlist.signals import Signals
 from shortlist.sources import LocalVideo
 from shortlist.store.ids import content_hash
+from shortlist.text import one_line
 from tasks import stages
 
 
@@ -59,6 +60,7 @@ def ingest_video(video: LocalVideo, settings: Settings,
     vf = None
     try:
         vf = timed("identify", pipeline.identify, video)
+        pipeline.check_duration(vf, settings)
         sha = vf.sha256
         # Stage outputs name files under the data dir, so the data dir is part of every key
         # that reads them: a run against another data dir must not reuse these records.
@@ -121,7 +123,9 @@ def _ingest(sources: list[str], settings: Settings, logger, started: float,
     videos: list[LocalVideo] = []
     for source in sources:
         try:
-            videos += stages.fetch_source(source, settings)
+            found, skipped = stages.fetch_source(source, settings)
+            videos += found
+            reports += [VideoReport(source, "failed", error=problem) for problem in skipped]
         except Exception as exc:
             reports.append(VideoReport(source, "failed", error=_reason(exc)))
     logger.info("%d videos from %d sources", len(videos), len(sources))
@@ -155,8 +159,8 @@ def _ingest(sources: list[str], settings: Settings, logger, started: float,
 def _print_progress(done: int, total: int, report: VideoReport) -> None:
     seconds = sum(report.stage_seconds.values())
     detail = report.title if report.status == "ok" else report.error
-    print(f"[{done}/{total}] {report.status:6} {report.source}  {detail[:70]}  ({seconds:.1f} s)",
-          flush=True)
+    print(f"[{done}/{total}] {report.status:6} {one_line(report.source)}  "
+          f"{one_line(detail)[:70]}  ({seconds:.1f} s)", flush=True)
 
 
 def _reason(exc: BaseException) -> str:

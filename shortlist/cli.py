@@ -16,6 +16,7 @@ from pathlib import Path
 
 from shortlist.errors import NotFound, ShortlistError
 from shortlist.settings import Settings
+from shortlist.text import one_line
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,7 +201,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps(rows, indent=1, ensure_ascii=False))
         for r in [] if args.json else rows:
-            print(f"{r['source']}\t{r['error']}")
+            print(f"{one_line(r['source'])}\t{one_line(r['error'])}")
         return 0
     fields = ("video_id", "source", "title", "duration_s", "tags")
     if server := _running_server(settings):
@@ -215,8 +216,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(rows, indent=1, ensure_ascii=False))
         return 0
     for r in rows:
-        print(f"{r['video_id']}  {r['duration_s']:7.1f}s  {r['title'][:50]:50}  "
-              f"{', '.join(r['tags'][:5])}")
+        print(f"{r['video_id']}  {r['duration_s']:7.1f}s  {one_line(r['title'])[:50]:50}  "
+              f"{one_line(', '.join(r['tags'][:5]))}")
     if not rows:
         print("the catalogue is empty: run `shortlist ingest PATH` first", file=sys.stderr)
     return 0
@@ -240,7 +241,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
         value = record.get(key)
         if isinstance(value, list):
             value = ", ".join(map(str, value))
-        print(f"{key:>12}: {value}")
+        print(f"{key:>12}: {one_line(value)}")
     return 0
 
 
@@ -279,8 +280,9 @@ def _print_results(records: list[dict], as_json: bool, empty_message: str) -> in
     if not records:
         print(empty_message, file=sys.stderr)
     for i, r in enumerate(records, start=1):
-        print(f"{i:2}. {r['score']:.3f}  {r['video_id']}  {r['title'][:60]}\n"
-              f"    {', '.join(r['genres'])} | {', '.join(r['tags'][:6])}\n    {r['source']}")
+        print(f"{i:2}. {r['score']:.3f}  {r['video_id']}  {one_line(r['title'])[:60]}\n"
+              f"    {one_line(', '.join(r['genres']))} | {one_line(', '.join(r['tags'][:6]))}\n"
+              f"    {one_line(r['source'])}")
     return 0
 
 

@@ -58,7 +58,13 @@ class LocalDescriber:
     """Offline describer: model labels, transcript and OCR fused by rules."""
 
     name = "local"
-    version = "rules-1+genres-1"
+
+    @property
+    def version(self) -> str:
+        """The rules' version, and the content of the tables they read."""
+        from shortlist.versions import digest
+
+        return f"rules-1+tables-{digest(GENRES, AUDIO_TAGS)}"
 
     def __init__(self, embedder: TextEmbedder, max_genres: int = 2) -> None:
         self.embedder = embedder

@@ -19,3 +19,8 @@ class StoreUnavailable(ShortlistError):
 
 class NotFound(ShortlistError):
     """An id names nothing in the catalogue."""
+
+
+class VideoRefused(ShortlistError):
+    """A readable video this catalogue does not take (longer than its limit). Not
+    remembered as a failure: raising the limit makes the next ingest take it."""

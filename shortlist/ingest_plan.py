@@ -33,11 +33,13 @@ def plan_ingest(sources: list[str], store: VideoStore | ServedStore, failures: F
         if classify(source) != "path":
             pending.append(source)
             continue
+        skipped: list[str] = []
         try:
-            videos = expand_source(source, downloads_dir)
+            videos = expand_source(source, downloads_dir, skipped)
         except SourceError as exc:
             settled.append(VideoReport(source, "failed", error=str(exc)))
             continue
+        settled += [VideoReport(source, "failed", error=problem) for problem in skipped]
         for video in videos:
             try:
                 sha = content_hash(Path(video.path))

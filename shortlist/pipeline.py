@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from shortlist.describe import Describer
+from shortlist.errors import VideoRefused
 from shortlist.media.frames import distinct_frames, thumbnail
 from shortlist.media.probe import MediaInfo, probe
 from shortlist.media.transcode import Rendition, TranscodeOptions, transcode
@@ -62,16 +63,36 @@ def _hash_and_probe(path: str, size: int, mtime_ns: int) -> tuple[str, MediaInfo
     return content_hash(Path(path)), info
 
 
+def check_duration(video: VideoFile, settings: Settings) -> None:
+    """Refuse, by name, a video longer than the catalogue takes (before decoding any of it)."""
+    if video.info.duration_s > settings.max_duration_s:
+        raise VideoRefused(
+            f"the video is {_clock(video.info.duration_s)} long; this catalogue takes videos "
+            f"up to {_clock(settings.max_duration_s)} (SHORTLIST_MAX_DURATION_S)")
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else \
+        f"{s // 60}:{s % 60:02d}"
+
+
 def pipeline_fingerprint(stage_versions: dict[str, str]) -> str:
     """One string that changes when any stage's model or configuration changes."""
     blob = json.dumps(stage_versions, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def transcode_options(settings: Settings, gpu: int | None = None) -> TranscodeOptions:
+    """The transcoder's options from settings: its fingerprint is the stage's version."""
+    return TranscodeOptions(size=settings.rendition_size, fps=settings.rendition_fps,
+                            x264_preset=settings.x264_preset,
+                            max_model_frames=settings.max_model_frames, gpu_device=gpu)
+
+
 def transcode_video(video: VideoFile, settings: Settings, gpu: int | None = None) -> Rendition:
-    options = TranscodeOptions(size=settings.rendition_size, fps=settings.rendition_fps,
-                               x264_preset=settings.x264_preset, gpu_device=gpu)
-    return transcode(Path(video.path), video.info, settings.media_dir / video.video_id, options)
+    return transcode(Path(video.path), video.info, settings.media_dir / video.video_id,
+                     transcode_options(settings, gpu))
 
 
 def transcode_ahead(paths: list[str], settings: Settings) -> None:
@@ -83,7 +104,9 @@ def transcode_ahead(paths: list[str], settings: Settings) -> None:
     """
     for path in paths:
         try:
-            transcode_video(identify(LocalVideo(path, path)), settings)
+            video = identify(LocalVideo(path, path))
+            check_duration(video, settings)
+            transcode_video(video, settings)
         except Exception:  # noqa: BLE001 - the flow meets the same error and reports it
             continue
 

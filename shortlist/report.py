@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from shortlist.text import one_line
+
 
 @dataclass(frozen=True)
 class VideoReport:
@@ -79,5 +81,5 @@ class RunSummary:
                f"failed {len(self.failed)} — {self.video_seconds:.0f} s of video in "
                f"{self.wall_s:.1f} s ({self.realtime_factor:.1f}× realtime)"]
         for r in self.failed:
-            out.append(f"  FAILED {r.source}: {r.error}")
+            out.append(f"  FAILED {one_line(r.source)}: {one_line(r.error)}")
         return "\n".join(out)

@@ -21,6 +21,7 @@ from shortlist.models.vision import FrameTagger
 from shortlist.settings import Settings
 from shortlist.store.qdrant_store import VideoStore
 from shortlist.store.served import ServedStore
+from shortlist.versions import component_version
 
 
 class Components:
@@ -65,7 +66,7 @@ class Components:
             index = int(device.partition(":")[2] or 0) if on_gpu else 0
             return self._once("asr", device, lambda: FasterWhisperTranscriber(
                 s.asr_model, device=dev, compute_type=compute, threads=s.model_threads,
-                device_index=index))
+                beam_size=s.asr_beam_size, device_index=index))
         if s.asr_backend == "openai-whisper":
             return self._once("asr", device, lambda: OpenAIWhisperTranscriber(
                 s.asr_model, device=device))
@@ -110,20 +111,22 @@ class Components:
                 load()
 
     def stage_versions(self) -> dict[str, str]:
-        """What each stage's output depends on; part of every cache key and stored per video."""
+        """What each stage's output depends on (shortlist/versions.py): part of every cache
+        key and stored per video. Built from the components, which load nothing for it."""
+        from shortlist.pipeline import transcode_options
+
         s = self.settings
+        asr_device = "cuda:0" if s.device == "cuda" else "cpu"
         return {
-            "transcode": f"ffmpeg:{s.rendition_size}px:{s.rendition_fps}fps:{s.x264_preset}",
-            "asr": f"{s.asr_backend}:{s.asr_model}",
-            "visual": f"{FrameTagger.name}:{FrameTagger.version}:{s.max_tag_frames}f:{FRAMES}",
-            "audio": f"{AudioTagger.name}:{AudioTagger.version}",
-            "ocr": f"{TextReader.name}:{TextReader.version}:{s.ocr_frames}f:{FRAMES}",
-            "safety": f"{SafetyScorer.name}:{SafetyScorer.version}:{FRAMES}",
-            "describe": f"{s.describer}:{LocalDescriber.version}",
-            "embed": f"{MiniLMEmbedder.name}:{MiniLMEmbedder.version}:doc-3:proj256+128",
+            "transcode": transcode_options(s).fingerprint,
+            "asr": component_version(self.transcriber(asr_device)),
+            "visual": f"{component_version(self.frame_tagger())}:{s.max_tag_frames}f:{FRAMES}",
+            "audio": component_version(self.audio_tagger()),
+            "ocr": f"{component_version(self.text_reader())}:{s.ocr_frames}f:{FRAMES}",
+            "safety": f"{component_version(self.safety())}:{FRAMES}",
+            "describe": component_version(self.describer()),
+            "embed": f"{component_version(self.embedder())}:doc-3:proj256+128",
         }
-
-
 
 
 # How frames are chosen for the image models (shortlist/media/frames.py): distinct pictures.

@@ -48,7 +48,8 @@ class Settings:
     # Speech: "faster-whisper" (weights shipped in a package) or "openai-whisper".
     asr_backend: str = "faster-whisper"
     asr_model: str = "tiny.en"
-    asr_compute_type: str = "int8"
+    asr_compute_type: str = "int8"  # on CUDA; the CPU always runs int8
+    asr_beam_size: int = 1
     # Describer: "local" (offline models) or "gemini" (Vertex AI, later).
     describer: str = "local"
     # Hardware: "cpu" or "cuda"; gpu_count devices are handed out to GPU-tagged tasks.
@@ -63,6 +64,7 @@ class Settings:
     # Transcode: rendition edge in pixels, frames per second, x264 preset.
     rendition_size: int = 1024
     rendition_fps: int = 1
+    max_model_frames: int = 600  # frames written for the image models, spread over the video
     x264_preset: str = "ultrafast"  # 1 frame a second: quality costs little, speed matters
     # Folders and s3://bucket/prefix locations the nightly reindex watches: a video whose
     # source was under one of them and is gone there is dropped from the catalogue.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,11 @@ def classify(source: str) -> str:
     return "path"
 
 
-def expand_source(source: str, downloads_dir: Path) -> list[LocalVideo]:
-    """One source to its videos. Raises SourceError with a message for the user."""
+def expand_source(source: str, downloads_dir: Path,
+                  skipped: list[str] | None = None) -> list[LocalVideo]:
+    """One source to its videos. Raises SourceError with a message for the user; what a
+    folder held but could not be read (a subfolder without permission, a symlink loop)
+    is added to `skipped`, one message each."""
     kind = classify(source)
     if kind == "url":
         from shortlist.media.fetch import fetch_url
@@ -42,16 +46,31 @@ def expand_source(source: str, downloads_dir: Path) -> list[LocalVideo]:
 
         return [LocalVideo(str(p), url) for p, url in fetch_s3(source, downloads_dir / "s3")]
     path = Path(source).expanduser()
+    try:
+        path.stat()
+    except OSError as exc:
+        raise SourceError(f"{_why(exc)}: {source}") from exc
     if path.is_dir():
-        found = [LocalVideo(str(p), str(p.resolve())) for p in walk_videos(path)]
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise SourceError(f"permission denied: cannot read the folder {source}")
+        problems: list[str] = []
+        found = [LocalVideo(str(p), str(p.resolve())) for p in walk_videos(path, problems)]
+        if skipped is not None:
+            skipped += problems
         if not found:
-            raise SourceError(f"no video files in folder {source}")
+            raise SourceError(f"no video files in folder {source}"
+                              + (f" ({'; '.join(problems)})" if problems else ""))
         return found
     if path.is_file():
         return [LocalVideo(str(path), str(path.resolve()))]
-    if not path.exists():
-        raise SourceError(f"no such file or folder: {source}")
     raise SourceError(f"not a regular file: {source}")
+
+
+def _why(exc: OSError) -> str:
+    """The user's words for why a path cannot be used."""
+    return {errno.ENOENT: "no such file or folder", errno.EACCES: "permission denied",
+            errno.ELOOP: "symbolic link loop", errno.ENOTDIR: "no such file or folder",
+            errno.ENAMETOOLONG: "file name too long"}.get(exc.errno, exc.strerror or str(exc))
 
 
 def local_copy(source: str, downloads_dir: Path) -> LocalVideo:
@@ -66,15 +85,26 @@ def local_copy(source: str, downloads_dir: Path) -> LocalVideo:
     return found[0]
 
 
-def walk_videos(folder: Path) -> list[Path]:
-    """Every file under `folder` that looks like a video, by extension or by its first bytes."""
+def walk_videos(folder: Path, problems: list[str] | None = None) -> list[Path]:
+    """Every file under `folder` that looks like a video, by extension or by its first bytes.
+    Subfolders that cannot be read, and links that loop, are named in `problems`."""
     out = []
-    for root, dirs, files in os.walk(folder):
+
+    def unreadable(exc: OSError) -> None:
+        if problems is not None:
+            problems.append(f"{_why(exc)}: {exc.filename} (skipped)")
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.startswith("."):
                 continue
             p = Path(root) / name
+            try:
+                p.stat()
+            except OSError as exc:  # a dangling link, a loop
+                unreadable(exc)
+                continue
             if p.is_file() and looks_like_video(p):
                 out.append(p)
     return out

@@ -66,3 +66,13 @@ def sparse_weights(weighted_texts: Iterable[tuple[str, float]]) -> dict[int, flo
             raw[tok] += weight
     return {token_id(t): round(1.0 + math.log(c), 4) if c >= 1 else round(c, 4)
             for t, c in raw.items()}
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
+_CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", ord("\\"): "\\\\"})
+
+
+def one_line(text: object) -> str:
+    """`text` fit for one line of line-based output: a file name holding a newline (or any
+    control character) is written escaped, as `ls -b` would, so it cannot forge a line."""
+    return str(text).translate(_CONTROL)

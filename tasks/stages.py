@@ -47,8 +47,10 @@ CACHED = {"cache_policy": STAGE_CACHE, "persist_result": True,
 
 @task(name="fetch-source", retries=2, retry_delay_seconds=[2, 8],
       retry_condition_fn=retry_if_transient)
-def fetch_source(source: str, settings: Settings) -> list[LocalVideo]:
-    return expand_source(source, settings.downloads_dir)
+def fetch_source(source: str, settings: Settings) -> tuple[list[LocalVideo], list[str]]:
+    """The source's videos, and what in it could not be read (one message each)."""
+    skipped: list[str] = []
+    return expand_source(source, settings.downloads_dir, skipped), skipped
 
 
 @task(name="transcode", tags=["gpu"], **CACHED)

@@ -33,12 +33,20 @@ class TranscodeOptions:
     fps: int = 1
     frame_size: int = 640  # longest side of the model frames
     x264_preset: str = "ultrafast"
+    # Model frames written at most: a long video's frames are spread over it instead of
+    # one a second (4 hours at 1 fps were 14,400 JPEGs; the taggers read a few dozen).
+    max_model_frames: int = 600
     gpu_device: int | None = None  # a CUDA device index, or None for CPU
 
     @property
     def fingerprint(self) -> str:
         """What a cached rendition depends on (the GPU choice does not change the result)."""
-        return f"ffmpeg:{self.size}px:{self.fps}fps:{self.frame_size}px:{self.x264_preset}"
+        return (f"ffmpeg:{self.size}px:{self.fps}fps:{self.frame_size}px:{self.x264_preset}"
+                f":{self.max_model_frames}f")
+
+    def frame_interval_s(self, duration_s: float) -> float:
+        """Seconds between two model frames of a video this long."""
+        return max(1.0 / self.fps, duration_s / self.max_model_frames)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class Rendition:
     duration_s: float
     encoder: str
     decoder: str = "cpu"  # "nvdec" when the GPU decoded and scaled
+    frame_interval_s: float = 1.0  # model frame i shows the video at i * frame_interval_s
 
 
 def transcode(source: Path, info: MediaInfo, out_dir: Path, options: TranscodeOptions) -> Rendition:
@@ -118,6 +127,7 @@ def _transcode_into(source: Path, info: MediaInfo, out_dir: Path,
         duration_s=info.duration_s,
         encoder=encoder,
         decoder=decoder,
+        frame_interval_s=options.frame_interval_s(info.duration_s),
     )
 
 
@@ -152,6 +162,9 @@ def build_command(
     """The ffmpeg argument list; kept separate so tests and benchmarks can read it."""
     s, fs = options.size, options.frame_size
     fit = "force_original_aspect_ratio=decrease"
+    interval = options.frame_interval_s(info.duration_s)
+    # The model frames' rate, when fewer than one a second are kept.
+    thin = f"fps={1.0 / interval:.6f}," if interval > 1.0 / options.fps else ""
     pad = f"pad={s}:{s}:(ow-iw)/2:(oh-ih)/2,format=yuv420p[r]"
     # Frames for the models keep the picture's own shape (no padding bars to mislabel).
     if hw_decode:
@@ -162,14 +175,14 @@ def build_command(
             f"[0:v]fps={options.fps},split=2[a][b];"
             f"[a]scale_cuda={s}:{s}:{fit}:format=yuv420p,hwdownload,format=yuv420p,"
             f"setsar=1,{pad};"
-            f"[b]scale_cuda={fs}:{fs}:{fit}:format=yuv420p,hwdownload,format=yuv420p,"
+            f"[b]{thin}scale_cuda={fs}:{fs}:{fit}:format=yuv420p,hwdownload,format=yuv420p,"
             f"setsar=1[fr]"
         )
     else:
         graph = (
             f"[0:v]fps={options.fps},setsar=1,split=2[a][b];"
             f"[a]scale={s}:{s}:{fit}:flags=bilinear,{pad};"
-            f"[b]scale={fs}:{fs}:{fit}:flags=area[fr]"
+            f"[b]{thin}scale={fs}:{fs}:{fit}:flags=area[fr]"
         )
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y"]
     if hw_decode:

@@ -64,14 +64,15 @@ class FasterWhisperTranscriber:
 
     def __init__(self, model: str = "tiny.en", device: str = "cpu",
                  compute_type: str = "int8", threads: int = 1, beam_size: int = 1,
-                 device_index: int = 0) -> None:
+                 device_index: int = 0, window_s: float = 600.0) -> None:
         self.model = model
         self.device = device
         self.device_index = device_index
         self.compute_type = compute_type
         self.threads = threads
         self.beam_size = beam_size
-        self.version = f"{model}:{compute_type}:beam{beam_size}:vad:t0"
+        self.window_s = window_s  # audio transcribed at once: memory is bounded by it
+        self.version = f"{model}:{compute_type}:beam{beam_size}:vad:t0:w{window_s:g}"
         self._whisper = None
         self._lock = threading.Lock()
 
@@ -114,25 +115,32 @@ class FasterWhisperTranscriber:
         list(segments)
 
     def transcribe(self, wav_path: Path) -> Transcript:
-        from shortlist.models.audio import read_wav_mono16k
+        """Window by window (WINDOW_S of audio at a time), so a long file costs the memory of
+        one window; a video shorter than a window is transcribed in one piece."""
+        from shortlist.models.audio import SAMPLE_RATE, wav_windows
 
         model = self.load()
         english_only = self.model.endswith(".en")
+        found: list[Segment] = []
+        language, probability, offset = "", 0.0, 0.0
         # Hand Whisper the samples: its own decoder (PyAV + resampler) took longer than
         # the recognition itself on short clips, for audio that is already 16 kHz mono.
-        samples = read_wav_mono16k(Path(wav_path))
-        segments, info = model.transcribe(
-            # One greedy pass, no temperature fallback: the fallback re-decoded a quarter
-            # of the clips for little gain (bench/), and VAD already drops the silences
-            # where Whisper loops.
-            samples, beam_size=self.beam_size, vad_filter=True, temperature=0.0,
-            language="en" if english_only else None, condition_on_previous_text=False)
-        found = tuple(Segment(round(s.start, 2), round(s.end, 2), s.text.strip())
-                      for s in segments if s.text.strip() and s.no_speech_prob < 0.8)
-        return Transcript(language=info.language if found else "",
-                          language_probability=round(float(info.language_probability), 3)
-                          if found else 0.0,
-                          segments=found)
+        for samples in wav_windows(Path(wav_path), self.window_s):
+            segments, info = model.transcribe(
+                # One greedy pass, no temperature fallback: the fallback re-decoded a quarter
+                # of the clips for little gain (bench/), and VAD already drops the silences
+                # where Whisper loops.
+                samples, beam_size=self.beam_size, vad_filter=True, temperature=0.0,
+                language="en" if english_only else (language or None),
+                condition_on_previous_text=False)
+            here = [Segment(round(offset + s.start, 2), round(offset + s.end, 2), s.text.strip())
+                    for s in segments if s.text.strip() and s.no_speech_prob < 0.8]
+            if here and not language:
+                language, probability = info.language, float(info.language_probability)
+            found += here
+            offset += len(samples) / SAMPLE_RATE
+        return Transcript(language=language, language_probability=round(probability, 3),
+                          segments=tuple(found))
 
 
 class OpenAIWhisperTranscriber:

@@ -63,27 +63,59 @@ class AudioTagger:
         return self._session
 
     def tag(self, wav_path: str | Path, top_k: int = 8) -> AudioTags:
-        waveform = read_wav_mono16k(Path(wav_path))
+        """Tags for the whole file, read a window at a time: memory stays the same for a
+        4-hour file as for a 4-second one (the patches are exactly those of one pass)."""
         session = self.load()
-        patches = log_mel_patches(waveform)
         scale, zp = self._quant.get("input_scale", 1.0), self._quant.get("input_zp", 0.0)
-        q = np.clip(np.round(patches / scale + zp), 0, 255).astype(np.uint8)
-        inp = session.get_inputs()[0].name
-        outs = [session.run(None, {inp: q[i:i + 1]})[0] for i in range(len(q))]
-        raw = np.concatenate(outs, axis=0).astype(np.float32)
         oscale, ozp = self._quant.get("output_scale", 1.0), self._quant.get("output_zp", 0.0)
-        logits = np.clip(oscale * (raw - ozp), -30.0, 30.0)  # the model emits logits
-        scores = 1.0 / (1.0 + np.exp(-logits))
+        inp = session.get_inputs()[0].name
         names = class_names()
-        mean = scores.mean(axis=0)
+        speech_idx = [i for i, n in enumerate(names) if n in SPEECH_CLASSES]
+        total = np.zeros(len(names), dtype=np.float64)
+        patches_seen = speech_top = 0
+        loudness = _Loudness()
+        for patches in log_mel_patch_stream(wav_windows(Path(wav_path)), loudness):
+            q = np.clip(np.round(patches / scale + zp), 0, 255).astype(np.uint8)
+            raw = np.concatenate([session.run(None, {inp: q[i:i + 1]})[0]
+                                  for i in range(len(q))], axis=0).astype(np.float32)
+            logits = np.clip(oscale * (raw - ozp), -30.0, 30.0)  # the model emits logits
+            scores = 1.0 / (1.0 + np.exp(-logits))
+            total += scores.sum(axis=0)
+            patches_seen += len(scores)
+            speech_top += int(np.isin(scores.argmax(axis=1), speech_idx).sum())
+        mean = total / max(1, patches_seen)
         order = np.argsort(-mean)[:top_k]
         labels = tuple(Label(names[i], float(mean[i])) for i in order if mean[i] >= 0.05)
-        speech_idx = [i for i, n in enumerate(names) if n in SPEECH_CLASSES]
-        top = scores.argmax(axis=1)
-        speech_ratio = float(np.isin(top, speech_idx).mean())
-        rms = float(np.sqrt(np.mean(waveform ** 2)) + 1e-9)
         return AudioTags(labels=labels, scores=mean.astype(np.float32),
-                         speech_ratio=speech_ratio, loudness_db=20 * np.log10(rms))
+                         speech_ratio=speech_top / max(1, patches_seen),
+                         loudness_db=20 * np.log10(loudness.rms() + 1e-9))
+
+
+class _Loudness:
+    """Root mean square over every sample, summed window by window."""
+
+    def __init__(self) -> None:
+        self.squares, self.count = 0.0, 0
+
+    def add(self, samples: np.ndarray) -> None:
+        self.squares += float(np.sum(samples.astype(np.float64) ** 2))
+        self.count += len(samples)
+
+    def rms(self) -> float:
+        return float(np.sqrt(self.squares / self.count)) if self.count else 0.0
+
+
+WINDOW_S = 60.0  # seconds of audio read at once by the streaming readers
+
+
+def wav_windows(path: Path, seconds: float = WINDOW_S):
+    """The 16 kHz mono PCM file the transcoder writes, as float32 windows of `seconds`."""
+    with wave.open(str(path), "rb") as w:
+        if w.getframerate() != SAMPLE_RATE or w.getnchannels() != 1 or w.getsampwidth() != 2:
+            raise ValueError(f"{path}: expected 16 kHz mono 16-bit PCM")
+        step = max(1, int(seconds * SAMPLE_RATE))
+        while chunk := w.readframes(step):
+            yield np.frombuffer(chunk, dtype="<i2").astype(np.float32) / 32768.0
 
 
 def read_wav_mono16k(path: Path) -> np.ndarray:
@@ -97,18 +129,47 @@ def read_wav_mono16k(path: Path) -> np.ndarray:
 
 def log_mel_patches(waveform: np.ndarray) -> np.ndarray:
     """[N, 1, 96, 64] float32 log-mel patches, as YAMNet expects them."""
-    win, hop, n_fft = 400, 160, 512
-    if len(waveform) < win:
-        waveform = np.pad(waveform, (0, win - len(waveform)))
-    n_frames = 1 + (len(waveform) - win) // hop
-    idx = np.arange(win)[None, :] + hop * np.arange(n_frames)[:, None]
-    window = np.hanning(win + 1)[:-1].astype(np.float32)  # periodic Hann
-    spec = np.abs(np.fft.rfft(waveform[idx] * window, n=n_fft, axis=1)).astype(np.float32)
-    log_mel = np.log(spec @ _mel_filters(n_fft) + 1e-6)
-    if log_mel.shape[0] < 96:
-        log_mel = np.pad(log_mel, ((0, 96 - log_mel.shape[0]), (0, 0)))
-    starts = range(0, log_mel.shape[0] - 96 + 1, 48)
-    return np.stack([log_mel[s:s + 96] for s in starts])[:, None].astype(np.float32)
+    return np.concatenate(list(log_mel_patch_stream([waveform])))
+
+
+WIN, HOP, N_FFT = 400, 160, 512  # 25 ms window, 10 ms hop, at 16 kHz
+PATCH, PATCH_HOP = 96, 48  # frames per patch, frames between patch starts
+
+
+def log_mel_patch_stream(windows, loudness: _Loudness | None = None):
+    """Patches of a waveform that arrives in windows, exactly those of one pass over the
+    whole: samples and frames left over at a window's end are carried into the next."""
+    window = np.hanning(WIN + 1)[:-1].astype(np.float32)  # periodic Hann
+    samples = np.zeros(0, dtype=np.float32)
+    frames = np.zeros((0, 64), dtype=np.float32)
+    seen_samples = emitted = 0
+    for chunk in windows:
+        if loudness is not None:
+            loudness.add(chunk)
+        seen_samples += len(chunk)
+        samples = np.concatenate([samples, chunk])
+        frames, samples = _more_frames(frames, samples, window)
+        while len(frames) >= PATCH:
+            yield frames[None, None, :PATCH].copy()
+            emitted += 1
+            frames = frames[PATCH_HOP:]
+    if emitted == 0:  # shorter than one patch: padded, as a one-pass reading pads it
+        if seen_samples < WIN:
+            samples = np.pad(samples, (0, WIN - len(samples)))
+            frames, _ = _more_frames(frames, samples, window)
+        yield np.pad(frames, ((0, PATCH - len(frames)), (0, 0)))[None, None].astype(np.float32)
+
+
+def _more_frames(frames: np.ndarray, samples: np.ndarray, window: np.ndarray):
+    """Log-mel frames for every whole 25 ms window in `samples`; returns the frames so far
+    and the samples the next frame still needs."""
+    n = 0 if len(samples) < WIN else 1 + (len(samples) - WIN) // HOP
+    if n == 0:
+        return frames, samples
+    idx = np.arange(WIN)[None, :] + HOP * np.arange(n)[:, None]
+    spec = np.abs(np.fft.rfft(samples[idx] * window, n=N_FFT, axis=1)).astype(np.float32)
+    log_mel = np.log(spec @ _mel_filters(N_FFT) + 1e-6).astype(np.float32)
+    return np.concatenate([frames, log_mel]), samples[n * HOP:]
 
 
 @functools.lru_cache(maxsize=2)

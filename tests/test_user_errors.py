@@ -1,0 +1,86 @@
+"""Errors a user's files cause are named as what they are, one line each."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from shortlist.errors import SourceError
+from shortlist.sources import expand_source
+from tests.conftest import ROOT
+
+
+def test_a_symlink_loop_is_named_as_one(tmp_path):
+    loop = tmp_path / "loop.mp4"
+    loop.symlink_to(loop)
+    with pytest.raises(SourceError, match="symbolic link loop"):
+        expand_source(str(loop), tmp_path)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.mp4").write_bytes(b"x" * 100)
+    (folder / "b.mp4").symlink_to(folder / "b.mp4")
+    skipped: list[str] = []
+    found = expand_source(str(folder), tmp_path, skipped)
+    assert [Path(v.path).name for v in found] == ["a.mp4"]
+    assert len(skipped) == 1 and "symbolic link loop" in skipped[0] and "b.mp4" in skipped[0]
+
+
+def test_a_missing_path_is_named_as_missing(tmp_path):
+    with pytest.raises(SourceError, match="no such file or folder"):
+        expand_source(str(tmp_path / "nope.mp4"), tmp_path)
+
+
+def _without_root_override(code: str) -> subprocess.CompletedProcess:
+    """Run Python `code` where file permissions apply: as root (CI), without the
+    capabilities that let root read any file (setpriv, util-linux)."""
+    cmd = [sys.executable, "-c", code]
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("needs setpriv to drop root's file-access override")
+        cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--", *cmd]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_permission_denied_is_named_for_a_folder_and_a_subfolder():
+    top = Path(tempfile.mkdtemp(prefix="shortlist-perm-"))
+    try:
+        os.chmod(top, 0o755)
+        readable = top / "in"
+        (readable / "locked").mkdir(parents=True)
+        (readable / "a.mp4").write_bytes(b"x" * 100)
+        (readable / "locked" / "b.mp4").write_bytes(b"x" * 100)
+        os.chmod(readable, 0o755)
+        os.chmod(readable / "a.mp4", 0o644)
+        os.chmod(readable / "locked", 0o000)
+        code = ("import sys; from shortlist.sources import expand_source; "
+                "from shortlist.errors import SourceError\n"
+                f"skipped = []; found = expand_source({str(readable)!r}, None, skipped)\n"
+                "print(len(found)); print(skipped)\n"
+                f"try:\n    expand_source({str(readable / 'locked')!r}, None)\n"
+                "except SourceError as e:\n    print(e)\n")
+        out = _without_root_override(code)
+        assert out.returncode == 0, out.stderr
+        count, skipped, locked = out.stdout.strip().splitlines()
+        assert count == "1"
+        assert "permission denied" in skipped and "locked" in skipped
+        assert locked.startswith("permission denied")
+    finally:
+        os.chmod(top / "in" / "locked", 0o755)
+        shutil.rmtree(top)
+
+
+def test_names_with_newlines_are_escaped_in_line_output():
+    from shortlist.report import RunSummary, VideoReport
+    from shortlist.text import one_line
+
+    assert one_line("a\nb\tc\\d é") == "a\\nb\\tc\\\\d é"
+    summary = RunSummary((VideoReport("/in/evil\nFAILED /etc/passwd.mp4", "failed",
+                                      error="bad\nline"),), 1.0)
+    lines = summary.text().splitlines()
+    assert len(lines) == 2 and "evil\\nFAILED" in lines[1]
