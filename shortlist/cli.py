@@ -398,7 +398,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         return reindex(tracked=tracked)
 
-    token = auth.make_token(settings.data_dir)
+    # Without a key, this user's other processes write with a token only they can read.
+    token = None if settings.api_key else auth.make_token(settings.data_dir)
     app = create_app(settings, reindexer=reindex_in_this_process, admin_token=token,
                      allowed_hosts=_served_hosts(args.host))
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
@@ -414,7 +415,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
         owner.release(settings.data_dir, app.state.instance)
-        auth.remove_token(settings.data_dir, token)
+        if token:
+            auth.remove_token(settings.data_dir, token)
     return 0
 
 

@@ -42,7 +42,8 @@ def wait_for(url: str, timeout: float = 90) -> None:
 @contextmanager
 def loopback_stack(tmp_path: Path) -> Iterator[SimpleNamespace]:
     """moto S3/SQS, a Prefect server and process worker with every deployment, and the
-    S3 bridge, all on loopback; AWS_* variables are set in this process while it lasts."""
+    S3 bridge, all on loopback; AWS_* variables and the publish bucket are set in this
+    process while it lasts (the CLI trusts only the bucket it is configured with)."""
     moto_port, prefect_port = free_port(), free_port()
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
@@ -53,7 +54,7 @@ def loopback_stack(tmp_path: Path) -> Iterator[SimpleNamespace]:
            "SHORTLIST_PUBLISH_BUCKET": "renditions"}
     procs = []
     aws_vars = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                "AWS_ENDPOINT_URL")
+                "AWS_ENDPOINT_URL", "SHORTLIST_PUBLISH_BUCKET")
     saved = {var: os.environ.get(var) for var in aws_vars}
 
     def start(*cmd: str) -> None:

@@ -52,6 +52,19 @@ def test_without_a_key_writes_still_need_the_servers_token(client, settings):
     assert client.get("/videos").json()["total"] == 1
 
 
+def test_with_a_key_set_only_the_key_writes(tmp_path):
+    settings = Settings.load(env={"SHORTLIST_DATA_DIR": str(tmp_path),
+                                  "SHORTLIST_API_KEY": "the-key"})
+    with TestClient(api.create_app(settings, admin_token=TOKEN),
+                    base_url="http://127.0.0.1") as client:
+        point = make_point(1, "Penguin parade", settings.media_dir)
+        assert _write(client, point).status_code == 401
+        assert _write(client, point, key="the-key").status_code == 200
+    from shortlist.runtime import close_all
+
+    close_all()
+
+
 def test_serve_leaves_its_token_for_this_user_only(tmp_path):
     from shortlist.api.auth import credential_for, make_token, remove_token, token_file
 

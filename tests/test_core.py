@@ -134,9 +134,12 @@ def test_unfiltered_search_reads_the_index_and_matches_qdrant_without_its_lock(t
     owner.close()
 
     # A lost index is rebuilt from Qdrant, the store of record.
-    for path in (tmp_path / "q").glob("*-search.*"):
+    lost = list((tmp_path / "q").glob("*-index.db*"))
+    assert lost
+    for path in lost:
         path.unlink()
     rebuilt = VideoStore(path=tmp_path / "q")
+    assert rebuilt.search_index.points_count() == 60
     again = rebuilt.hybrid_search(query, {}, "word3", limit=10)
     assert [h.video_id for h in again] == [h.video_id for h in via_index]
     rebuilt.close()

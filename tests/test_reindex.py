@@ -78,6 +78,7 @@ def test_rebuild_switches_the_alias_and_search_never_sees_a_half_built_index(sto
     plan = plan.__class__(tuple(v for v in plan.keep if v not in stale), stale, {},
                           plan.sources)
     before = store.physical_collection()
+    assert (store.path / f"{before}-index.db").exists()
     seen_counts: list[int] = []
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -115,7 +116,8 @@ def test_rebuild_switches_the_alias_and_search_never_sees_a_half_built_index(sto
     assert titles["v0"] == "title 0"  # could not be redone: kept as it was
     # Keywords follow the switch: the new titles are searchable, the old index file is gone.
     assert "v2" in {v for v, _ in store.search_index.search("redone", limit=50)}
-    assert not (store.path / f"{before}-keywords.db").exists()
+    assert not (store.path / f"{before}-index.db").exists()
+    assert (store.path / f"{report.new_collection}-index.db").exists()
 
 
 def test_a_failed_rebuild_leaves_the_live_collection_as_it_was(store):

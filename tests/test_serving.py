@@ -182,7 +182,7 @@ def test_unreachable_store_is_a_503_not_an_empty_answer(tmp_path):
 
     settings = Settings.load(env={"SHORTLIST_DATA_DIR": str(tmp_path),
                                   "QDRANT_URL": "http://127.0.0.1:9"})
-    client = TestClient(create_app(settings))
+    client = TestClient(create_app(settings), base_url="http://127.0.0.1")
     down = client.get("/healthz")
     assert down.status_code == 503 and "cannot reach Qdrant" in down.json()["detail"]
     assert client.post("/search", json={"query": "cat"}).status_code == 503
@@ -252,7 +252,8 @@ def test_ingest_while_serving_writes_through_the_server(server, catalogue, media
     proc = run_cli("ingest", str(media["vertical"]), data_dir=catalogue, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ingested 1, unchanged 0, failed 0" in proc.stdout
-    added = [v for v in httpx.get(f"{server}/videos?limit=100").json()["videos"]
+    added = [v for v in httpx.get(f"{server}/videos?limit=100",
+                                  headers={"X-API-Key": "s3cret"}).json()["videos"]
              if v["source"] == str(media["vertical"])]
     assert len(added) == 1
     found = httpx.post(f"{server}/search", json={"query": added[0]["title"], "limit": 3}).json()

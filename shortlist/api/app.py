@@ -54,9 +54,11 @@ def _given_credential(request: Request) -> str | None:
 
 
 def is_trusted(request: Request) -> bool:
-    """The caller holds the API key or this server's token (another Shortlist process)."""
+    """The caller holds the API key, or, when none is set, this server's token (another
+    Shortlist process of the user who started it)."""
     state = request.app.state
-    return auth.matches(_given_credential(request), state.settings.api_key, state.admin_token)
+    return auth.matches(_given_credential(request),
+                        state.settings.api_key or state.admin_token)
 
 
 def require_admin(request: Request,

@@ -54,5 +54,6 @@ def matches(given: str | None, *accepted: str | None) -> bool:
 
 
 def credential_for(data_dir: Path, api_key: str | None) -> str | None:
-    """What a Shortlist process sends to the server it finds: the key, else the token."""
+    """What a Shortlist process sends to the server it finds: the key, else the token
+    (which a server started with a key neither makes nor accepts)."""
     return api_key or read_token(data_dir)
