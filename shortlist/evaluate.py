@@ -1,12 +1,17 @@
 """Search and recommendation quality on a labelled corpus, against baselines in the same run.
 
 Search: each query in queries.json names its relevant clips (or a category); metrics
-are Recall@1/5/10, MRR@10 and nDCG@10, overall and per query type. Baselines: random,
-TF-IDF over transcripts (the reference prototype's method), MiniLM over transcripts.
-Recommendations: one simulated user per category with at least four clips; half the
-category is their history (watched through), the other half is held out, over several
-random splits; metrics are Precision@10, Recall@10 and nDCG@10 against random and a
-TF-IDF-over-transcripts recommender.
+are Recall@1/5/10, MRR@10 and nDCG@10, overall, per query type, and recall@10 apart for
+relevant videos with speech and without (the manifest says which have speech). Baselines:
+random, TF-IDF over transcripts (the reference prototype's method), MiniLM over
+transcripts (the reference designs' method), and an oracle: MiniLM over the ground-truth
+text of each video (what it shows, what is said).
+Recommendations: at least 30 simulated users, each liking one or two categories of at
+least four videos; half of each liked category is their history (watched through,
+narrated and silent videos mixed), the rest is held out, over several random splits;
+Precision@10, Recall@10 and nDCG@10 against random, TF-IDF and the MiniLM mean vector
+of the history's transcripts (the reference designs), and the same mean over the oracle's
+ground-truth text. The targets of issue 11 are checked in the same report.
 """
 
 from __future__ import annotations
@@ -125,70 +130,148 @@ class TranscriptEmbeddingRanker:
         return [self.ids[i] for i in np.argsort(-scores)]
 
 
+def ground_truth_text(meta: dict) -> str:
+    """What a person would say the video is: its description, and what is said in it."""
+    return " ".join(filter(None, [meta.get("about", ""), meta.get("narration", "")]))
+
+
 def evaluate(corpus: Path, store: VideoStore, embedder: TextEmbedder, seed: int = 0) -> dict:
     manifest, queries, ids = load_labels(corpus, store)
     payloads = {p["video_id"]: p for p in store.scroll()}
     transcripts = {v: payloads[v].get("transcript", "") for v in ids.values()}
+    truth = {ids[n]: ground_truth_text(m) for n, m in manifest.items()}
+    silent = {ids[n] for n, m in manifest.items() if not m.get("speech", True)}
     rng = random.Random(seed)
     all_ids = sorted(ids.values())
     systems: dict[str, Ranker] = {
         "shortlist": lambda q: [h.video_id for h in search(store, embedder, q, limit=10)],
         "tfidf-transcript": TfidfRanker(transcripts),
         "minilm-transcript": TranscriptEmbeddingRanker(transcripts, embedder),
+        "oracle-truth": TranscriptEmbeddingRanker(truth, embedder),
         "random": lambda q: rng.sample(all_ids, len(all_ids)),
     }
     per_query = []
     results: dict[str, dict] = {}
     for name, ranker in systems.items():
         by_type: dict[str, list] = defaultdict(list)
-        rows = []
+        rows, by_speech = [], defaultdict(list)
         for q in queries:
-            m = search_metrics(ranker(q["query"]), relevant_ids(q, manifest, ids))
+            relevant = relevant_ids(q, manifest, ids)
+            ranked = ranker(q["query"])
+            m = search_metrics(ranked, relevant)
             rows.append(m)
             by_type[q["type"]].append(m)
+            for label, part in (("no speech", relevant & silent), ("speech", relevant - silent)):
+                if part:
+                    by_speech[label].append(len(set(ranked[:10]) & part) / len(part))
             if name == "shortlist":
                 per_query.append({"query": q["query"], "type": q["type"], **m})
         results[name] = {"overall": mean_metrics(rows),
-                         "by_type": {t: mean_metrics(r) for t, r in sorted(by_type.items())}}
-    return {"search": results, "search_per_query": per_query,
-            "recommend": evaluate_recommendations(store, embedder, manifest, ids, seed),
-            "videos": len(ids), "queries": len(queries)}
+                         "by_type": {t: mean_metrics(r) for t, r in sorted(by_type.items())},
+                         "recall@10_by_speech": {k: round(float(np.mean(v)), 3)
+                                                 for k, v in sorted(by_speech.items())}}
+    recommend_report = evaluate_recommendations(store, embedder, manifest, ids, seed)
+    report = {"search": results, "search_per_query": per_query, "recommend": recommend_report,
+              "videos": len(ids), "videos_without_speech": len(silent),
+              "queries": len(queries)}
+    report["targets"] = check_targets(report)
+    return report
+
+
+def check_targets(report: dict) -> dict[str, bool]:
+    """Issue 11's targets on this corpus, measured against the baselines of the same run."""
+    ours, base = report["search"]["shortlist"], report["search"]["minilm-transcript"]
+    rec = report["recommend"]
+    mean = rec["minilm-mean-transcript"]
+    return {
+        "recommend precision@10 >= 1.3x minilm-mean":
+            rec["shortlist"]["precision@10"] >= 1.3 * mean["precision@10"],
+        "recommend ndcg@10 >= 1.2x minilm-mean":
+            rec["shortlist"]["ndcg@10"] >= 1.2 * mean["ndcg@10"],
+        "search recall@10 >= 0.80": ours["overall"]["recall@10"] >= 0.80,
+        "search recall@10 without speech >= 0.60":
+            ours["recall@10_by_speech"].get("no speech", 0.0) >= 0.60,
+        "no query type below minilm-transcript (ndcg@10)": all(
+            m["ndcg@10"] >= base["by_type"].get(t, {}).get("ndcg@10", 0.0)
+            for t, m in ours["by_type"].items()),
+    }
+
+
+class MeanVectorRecommender:
+    """The reference designs' recommender: candidates by cosine to the mean MiniLM vector of
+    the history's texts (transcripts, or the oracle's ground truth)."""
+
+    def __init__(self, docs: dict[str, str], embedder: TextEmbedder) -> None:
+        self.ids = list(docs)
+        self.matrix = embedder.embed([docs[v] or "" for v in self.ids])
+        self.row = {v: i for i, v in enumerate(self.ids)}
+
+    def similar_to(self, history: list[str], candidates: list[str]) -> list[str]:
+        mean = self.matrix[[self.row[v] for v in history]].mean(axis=0)
+        scores = {v: float(self.matrix[self.row[v]] @ mean) for v in candidates}
+        return sorted(candidates, key=lambda v: -scores[v])
+
+
+def simulated_users(by_category: dict[str, list[str]], rng: random.Random,
+                    count: int = 30) -> list[tuple[str, ...]]:
+    """One user per category, then users liking two categories, until `count`."""
+    names = sorted(by_category)
+    users: list[tuple[str, ...]] = [(c,) for c in names]
+    pairs = list(itertools.combinations(names, 2))
+    rng.shuffle(pairs)
+    users += pairs[:max(0, count - len(users))]
+    return users
 
 
 def evaluate_recommendations(store: VideoStore, embedder: TextEmbedder, manifest: dict,
-                             ids: dict[str, str], seed: int = 0, splits: int = 5) -> dict:
-    """Each category's user is simulated `splits` times with different history/held-out."""
+                             ids: dict[str, str], seed: int = 0, splits: int = 3) -> dict:
+    """Each simulated user is run `splits` times with different history/held-out splits."""
     by_category: dict[str, list[str]] = defaultdict(list)
     for name, meta in manifest.items():
         by_category[meta["category"]].append(ids[name])
-    users = {c: sorted(v) for c, v in by_category.items() if len(v) >= 4}
+    by_category = {c: sorted(v) for c, v in by_category.items() if len(v) >= 4}
     rng = random.Random(seed)
-    rows: dict[str, list] = {"shortlist": [], "tfidf-transcript": [], "random": []}
+    users = simulated_users(by_category, rng)
+    systems = ("shortlist", "minilm-mean-transcript", "oracle-mean-truth", "tfidf-transcript",
+               "random")
+    rows: dict[str, list] = {name: [] for name in systems}
     all_ids = sorted(ids.values())
     payloads = {p["video_id"]: p for p in store.scroll()}
-    tfidf = TfidfRanker({v: payloads[v].get("transcript", "") for v in all_ids})
+    transcripts = {v: payloads[v].get("transcript", "") for v in all_ids}
+    tfidf = TfidfRanker(transcripts)
+    baselines = {
+        "minilm-mean-transcript": MeanVectorRecommender(transcripts, embedder),
+        "oracle-mean-truth": MeanVectorRecommender(
+            {ids[n]: ground_truth_text(m) for n, m in manifest.items()}, embedder),
+        "tfidf-transcript": tfidf,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         events = EventLog(Path(tmp) / "events.db")
-        durations = {p["video_id"]: p.get("duration_s", 0.0) for p in store.scroll()}
-        for (category, videos), split in itertools.product(users.items(), range(splits)):
-            shuffled = videos[:]
-            rng.shuffle(shuffled)
-            history, held_out = shuffled[: len(videos) // 2], set(shuffled[len(videos) // 2:])
-            user = f"sim-{category}-{split}"
+        durations = {v: p.get("duration_s", 0.0) for v, p in payloads.items()}
+        for n, (liked, _split) in enumerate(itertools.product(users, range(splits))):
+            history, held_out = [], set()
+            for category in liked:
+                videos = by_category[category][:]
+                rng.shuffle(videos)
+                half = len(videos) // 2
+                history += videos[:half]
+                held_out |= set(videos[half:])
+            user = f"sim-{n}-{'+'.join(liked)}"
             for vid in history:
                 events.record(user, vid, "watched", seconds=durations.get(vid) or 10.0)
             ours = [h.video_id for h in recommend(store, events, user, limit=10,
                                                   embedder=embedder)]
             unseen = [v for v in all_ids if v not in history]
             rows["shortlist"].append(_rec_metrics(ours, held_out))
-            rows["tfidf-transcript"].append(_rec_metrics(tfidf.similar_to(history, unseen),
-                                                         held_out))
+            for name, baseline in baselines.items():
+                rows[name].append(_rec_metrics(baseline.similar_to(history, unseen), held_out))
             # Random's expectation, averaged over many draws rather than one lucky one.
             draws = [_rec_metrics(rng.sample(unseen, min(10, len(unseen))), held_out)
                      for _ in range(50)]
             rows["random"].append(mean_metrics(draws))
-    return {name: mean_metrics(r) for name, r in rows.items()} | {"users": len(users),
-                                                                   "splits": splits}
+    return {name: mean_metrics(r) for name, r in rows.items()} | {
+        "users": len(users), "splits": splits,
+        "two_category_users": sum(1 for u in users if len(u) == 2)}
 
 
 def _rec_metrics(ranked: list[str], held_out: set[str]) -> dict[str, float]:
@@ -201,20 +284,29 @@ def _rec_metrics(ranked: list[str], held_out: set[str]) -> dict[str, float]:
 
 
 def format_table(report: dict) -> str:
-    lines = [f"Search: {report['queries']} queries over {report['videos']} videos", ""]
-    header = f"{'system':<20}{'type':<10}" + "".join(
-        f"{k:>11}" for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"))
-    lines.append(header)
+    lines = [f"Search: {report['queries']} queries over {report['videos']} videos "
+             f"({report['videos_without_speech']} without speech)", ""]
+    keys = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+    lines.append(f"{'system':<20}{'type':<10}" + "".join(f"{k:>11}" for k in keys))
     for name, r in report["search"].items():
         for label, m in [("all", r["overall"]), *r["by_type"].items()]:
-            lines.append(f"{name:<20}{label:<10}" + "".join(f"{m[k]:>11.3f}" for k in (
-                "recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")))
+            lines.append(f"{name:<20}{label:<10}" + "".join(f"{m[k]:>11.3f}" for k in keys))
+    lines += ["", "Search recall@10 over relevant videos with and without speech",
+              f"{'system':<20}{'speech':>11}{'no speech':>11}"]
+    for name, r in report["search"].items():
+        split = r["recall@10_by_speech"]
+        lines.append(f"{name:<20}{split.get('speech', 0):>11.3f}"
+                     f"{split.get('no speech', 0):>11.3f}")
     rec = report["recommend"]
-    lines += ["", f"Recommendations: {rec['users']} simulated users x {rec['splits']} splits "
-              "(half of a category watched, half held out)",
-              f"{'system':<20}{'precision@10':>14}{'recall@10':>11}{'ndcg@10':>11}"]
-    for name in ("shortlist", "tfidf-transcript", "random"):
+    lines += ["", f"Recommendations: {rec['users']} simulated users "
+              f"({rec['two_category_users']} liking two categories) x {rec['splits']} splits "
+              "(half of each liked category watched, the rest held out)",
+              f"{'system':<24}{'precision@10':>14}{'recall@10':>11}{'ndcg@10':>11}"]
+    for name in ("shortlist", "minilm-mean-transcript", "oracle-mean-truth",
+                 "tfidf-transcript", "random"):
         m = rec[name]
-        lines.append(f"{name:<20}{m['precision@10']:>14.3f}{m['recall@10']:>11.3f}"
+        lines.append(f"{name:<24}{m['precision@10']:>14.3f}{m['recall@10']:>11.3f}"
                      f"{m['ndcg@10']:>11.3f}")
+    lines += ["", "Targets (issue 11, same run):"]
+    lines += [f"  {'pass' if ok else 'FAIL'}  {name}" for name, ok in report["targets"].items()]
     return "\n".join(lines)
