@@ -4,7 +4,7 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 CORPUS    := samples/corpus
 DEMO_DATA := .data/demo
-APT_PKGS  := ffmpeg espeak-ng fortunes fonts-dejavu-core
+APT_PKGS  := ffmpeg espeak-ng fortunes fonts-dejavu-core wordnet-base
 APT_TEST  := chromium chromium-driver
 
 .PHONY: demo test test-fast bench results lint system system-test venv corpus clean prefect-up prefect-down
@@ -70,11 +70,13 @@ prefect-down:
 lint: venv
 	$(VENV)/bin/ruff check .
 
-# Debian packages: ffmpeg/ffprobe, espeak-ng and fortunes for the sample corpus.
+# Debian packages: ffmpeg/ffprobe, espeak-ng and fortunes for the sample corpus, WordNet 3.0
+# for the words of what the image classifier sees.
 system:
 	@if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null \
 	   && command -v espeak-ng >/dev/null && [ -f /usr/share/games/fortunes/computers ] \
-	   && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]; then :; else \
+	   && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] \
+	   && [ -f /usr/share/wordnet/data.noun ]; then :; else \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PKGS) >/dev/null; \

@@ -139,6 +139,13 @@ COLOURS = ["0x1d3557", "0x264653", "0x2a9d8f", "0x6d597a", "0x355070", "0x3d405b
 def main(out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, dict] = {}
+    try:  # what each file was made from last time: a file made from something else is redone
+        before = json.loads((out_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        before = {}
+
+    def current(target: Path, entry: dict) -> bool:
+        return target.exists() and before.get(target.name) == entry
     media = fetch_package_media() + fetch_deb_media()
     for src in media:
         category, kind, about = CLIPS[src.name]
@@ -147,24 +154,26 @@ def main(out_dir: Path) -> int:
         if narration:
             kind = "narrated"
         target = out_dir / f"{kind}-{stem}.mp4"
-        if not target.exists():
+        entry = {"category": category, "kind": kind, "about": about,
+                 "speech": bool(narration) or src.name in SPOKEN_CLIPS,
+                 **({"narration": narration} if narration else {})}
+        if not current(target, entry):
             if kind == "photo":
                 make_photo_clip(src, target)
             elif kind == "narrated":
                 make_narrated_photo(src, narration, target)
             else:
                 copy_clip(src, target)
-        manifest[target.name] = {"category": category, "kind": kind, "about": about,
-                                 "speech": bool(narration) or src.name in SPOKEN_CLIPS,
-                                 **({"narration": narration} if narration else {})}
+        manifest[target.name] = entry
     texts = pick_fortunes()
     for i, (category, text) in enumerate(texts):
         target = out_dir / f"talk-{category}-{i % PER_CATEGORY + 1:02d}.mp4"
         caption = " ".join(text.split()[:5]) if i % 2 == 0 else None
-        if not target.exists():
+        entry = {"category": category, "kind": "talk", "about": text, "caption": caption,
+                 "speech": True}
+        if not current(target, entry):
             make_spoken_clip(text, caption, COLOURS[i % len(COLOURS)], target)
-        manifest[target.name] = {"category": category, "kind": "talk", "about": text,
-                                 "caption": caption, "speech": True}
+        manifest[target.name] = entry
     for stale in out_dir.glob("*.mp4"):  # made by an older version of this script
         if stale.name not in manifest:
             stale.unlink()
@@ -203,8 +212,10 @@ def fetch_deb_media() -> list[Path]:
     for package, members in DEBS.items():
         debs = sorted(CACHE.glob(f"{package}_*.deb"))
         if not debs:
-            subprocess.run(["apt-get", "download", "-q", package], cwd=CACHE, check=True,
-                           capture_output=True)
+            download = ["apt-get", "download", "-q", package]
+            if subprocess.run(download, cwd=CACHE, capture_output=True).returncode:
+                subprocess.run(["apt-get", "update", "-qq"], capture_output=True)  # no lists yet
+                subprocess.run(download, cwd=CACHE, check=True, capture_output=True)
             debs = sorted(CACHE.glob(f"{package}_*.deb"))
         unpacked = CACHE / package
         if not all((unpacked / m).exists() for m in members):

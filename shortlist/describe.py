@@ -14,27 +14,58 @@ from typing import Protocol
 import numpy as np
 
 from shortlist.models.text_embedding import TextEmbedder
+from shortlist.models.wordnet import is_english_word, noun_keywords
 from shortlist.signals import Description, Signals
-from shortlist.text import keywords
 
 # Genre -> words that describe it; the describer matches a video's text against these.
+# An open vocabulary of what people film and talk about (after the topic lists of video
+# sites), not the sample corpus's own categories.
 GENRES: dict[str, str] = {
-    "technology": "computers, software, programming, hackers, internet, machines, technology",
-    "science": "science, physics, chemistry, biology, research, experiments, scientists, space",
-    "politics": "politics, government, elections, politicians, law, democracy, president",
-    "education": "education, school, teachers, learning, students, university, lecture",
-    "literature": "literature, books, poetry, poets, writers, novels, reading, library",
-    "work": "work, jobs, office, business, boss, money, careers, employees",
-    "comedy": "comedy, jokes, funny, humor, silly",
-    "nature": "nature, landscape, outdoors, forest, mountains, sea, sky, plants",
-    "animals": "animals, pets, cats, dogs, birds, wildlife",
-    "animation": "animation, cartoon, animated film, cartoon characters",
-    "music": "music, songs, singing, musical instruments, concert",
-    "sports": "sports, athletes, games, cycling, bicycles, running, ball",
-    "city life": "city, streets, buildings, urban, traffic, pedestrians, crowd",
-    "food": "food, cooking, kitchen, eating, drinks, coffee",
-    "vehicles": "cars, traffic, vehicles, driving, transport, trains, aircraft",
-    "people": "people, person, face, portrait, talking head, interview",
+    "animals": "animals, pets, dogs, cats, farm animals, zoo",
+    "wildlife": "wild animals, wildlife, safari, jungle, monkeys, lions, bears",
+    "birds": "birds, parrots, eagles, birdwatching",
+    "sea life": "fish, whales, sharks, coral reef, underwater, aquarium",
+    "insects": "insects, butterflies, bees, spiders, bugs",
+    "nature": "nature, landscapes, mountains, lakes, forests, rivers, scenery",
+    "plants and flowers": "plants, flowers, gardens, trees, gardening",
+    "weather": "weather, storms, rain, snow, sunsets, clouds",
+    "food and cooking": "food, cooking, recipes, kitchen, baking, fruit, vegetables, meals",
+    "drinks": "drinks, coffee, tea, wine, beer, cocktails",
+    "travel": "travel, tourism, holidays, destinations, sightseeing",
+    "monuments and landmarks": "famous monuments, landmarks, palaces, temples, castles, "
+                               "cathedrals, historic sites",
+    "architecture": "architecture, buildings, houses, skyscrapers, interiors",
+    "city life": "city, streets, urban life, traffic, crowds, pedestrians",
+    "art": "art, paintings, painters, drawing, sculpture, museums, graffiti",
+    "music": "music, songs, singing, bands, concerts, musical instruments",
+    "dance": "dance, dancing, ballet, choreography",
+    "film and animation": "films, movies, cartoons, animation, cinema",
+    "comedy": "comedy, jokes, humour, funny sketches",
+    "sports": "sports, athletes, football, basketball, swimming, matches, competitions",
+    "fitness": "fitness, exercise, gym, workouts, running, yoga",
+    "cycling": "cycling, bicycles, bike rides",
+    "cars and vehicles": "cars, motorcycles, trucks, vehicles, driving, traffic",
+    "aviation": "aircraft, aeroplanes, flying, airports, pilots",
+    "boats and ships": "boats, ships, sailing, harbours, canals",
+    "trains": "trains, railways, stations",
+    "technology": "technology, computers, software, programming, gadgets, electronics",
+    "science": "science, physics, chemistry, biology, research, experiments, scientists",
+    "space": "space, astronomy, planets, stars, galaxies, rockets, astronauts, the moon",
+    "medicine and health": "medicine, health, doctors, hospitals, nurses, disease, patients",
+    "law and justice": "law, courts, judges, lawyers, crime, police, justice",
+    "politics": "politics, government, elections, politicians, democracy, presidents",
+    "history": "history, the past, wars, ancient civilisations, historical events",
+    "religion": "religion, faith, prayer, churches, temples, spirituality",
+    "education": "education, school, teachers, students, lessons, university, lectures",
+    "books and literature": "books, literature, writers, poetry, novels, reading",
+    "business and work": "business, work, jobs, offices, careers, employees, bosses",
+    "money and finance": "money, finance, banks, economy, markets, investing",
+    "fashion and beauty": "fashion, clothes, style, beauty, make-up",
+    "family and children": "family, children, babies, parents, kids",
+    "people": "people, portraits, faces, friends, parties, interviews",
+    "news": "news, reports, current events, journalism",
+    "games": "video games, board games, gaming, puzzles",
+    "crafts and diy": "crafts, do it yourself, making things, woodwork, sewing",
 }
 # Audio labels worth keeping as tags, in plain words.
 AUDIO_TAGS = {
@@ -94,6 +125,8 @@ class LocalDescriber:
         )
 
     def _tags(self, s: Signals) -> tuple[str, ...]:
+        """Words a person would tag the video with: what is seen, heard, said and written;
+        spoken and written words only where they are nouns (WordNet), so no filler."""
         found: list[str] = []
         if s.visual:
             found += [w.name for w in s.visual.words[:6]]
@@ -102,9 +135,9 @@ class LocalDescriber:
             found += [AUDIO_TAGS[lb.name] for lb in s.audio.labels if lb.name in AUDIO_TAGS
                       and lb.score >= 0.2 and lb.name != "Silence"]
         if s.transcript and s.transcript.text:
-            found += keywords(s.transcript.text, limit=5)
+            found += noun_keywords(s.transcript.text, limit=5)
         if s.ocr_lines:
-            found += keywords(" ".join(s.ocr_lines), limit=3)
+            found += noun_keywords(" ".join(s.ocr_lines), limit=3)
         return tuple(dict.fromkeys(t.lower() for t in found if t))[:16]
 
     def _genres(self, text: str) -> tuple[str, ...]:
@@ -123,21 +156,36 @@ class LocalDescriber:
 
 
 def _title(s: Signals, tags: tuple[str, ...]) -> str:
-    if s.transcript and s.transcript.text:
-        first = re.split(r"(?<=[.!?])\s+", s.transcript.text.strip())[0]
-        words = first.split()
-        title = " ".join(words[:8]).rstrip(",;:")
-        if len(words) > 8:
-            title += "…"
-        if len(title) >= 8:
-            return title[0].upper() + title[1:]
+    """What the video is about, as a person would title it: a clean on-screen caption, else
+    the main things said, else the main thing seen."""
     for line in s.ocr_lines:
-        if len(line) >= 4:
+        if _reads_as_words(line):
             return line[:60]
-    if tags:
-        head = [t for t in tags if t not in ("music", "speech", "silence")][:2] or list(tags[:2])
-        return " and ".join(head).capitalize()
-    return "Untitled video"
+    if s.transcript and s.transcript.text:
+        said = noun_keywords(s.transcript.text, limit=3)
+        if said:
+            return _listed(said)
+    seen = [lb.name.split(",")[0] for lb in (s.visual.labels if s.visual else ())
+            if lb.score >= 0.3][:1]
+    seen += [w.name for w in (s.visual.words if s.visual else ())][:2 - len(seen)]
+    if seen:
+        return _listed(seen)
+    heard = [t for t in tags if t not in ("speech", "silence")][:2]
+    return _listed(heard) if heard else "Untitled video"
+
+
+def _listed(words: list[str]) -> str:
+    text = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return text[0].upper() + text[1:]
+
+
+def _reads_as_words(line: str) -> bool:
+    """An on-screen line of 2 to 8 words, nearly all of them English (a caption, not an OCR
+    fragment like "egion-based segmentation")."""
+    words = re.findall(r"[A-Za-z]+", line)
+    if not 2 <= len(words) <= 8:
+        return False
+    return sum(is_english_word(w) for w in words) >= 0.8 * len(words)
 
 
 def _sentence(s: Signals, tags: tuple[str, ...], genres: tuple[str, ...]) -> str:

@@ -24,13 +24,13 @@ from shortlist.models.audio import SPEECH_CLASSES, AudioTagger
 from shortlist.models.ocr import TextReader, pick_text_frames
 from shortlist.models.safety import SafetyScorer
 from shortlist.models.text_embedding import TextEmbedder
-from shortlist.models.vision import FrameTagger
+from shortlist.models.vision import FrameTagger, scene_texts
 from shortlist.projection import project
 from shortlist.settings import Settings
 from shortlist.signals import AudioSignals, Description, Signals, VisualSignals
 from shortlist.sources import LocalVideo
 from shortlist.store.ids import content_hash, video_id_for
-from shortlist.store.records import AUDIO, DIMENSIONS, TEXT, VISUAL, VideoPoint
+from shortlist.store.records import AUDIO, DIMENSIONS, SCENE, SPEECH, TEXT, VISUAL, VideoPoint
 from shortlist.store.search_index import fields_from_payload
 from shortlist.text import sparse_weights
 
@@ -141,7 +141,7 @@ def tag_visual(rendition: Rendition, tagger: FrameTagger, max_frames: int) -> Vi
     np.save(features_path, tags.features)
     return VisualSignals(labels=tags.labels, words=tags.words, features_path=str(features_path),
                          model=f"{tagger.name}:{tagger.version}",
-                         brightness=mean_brightness(frames))
+                         brightness=mean_brightness(frames), classes=tags.classes)
 
 
 def tag_audio(rendition: Rendition, tagger: AudioTagger) -> AudioSignals | None:
@@ -183,16 +183,8 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
     """Vectors and payload for one video."""
     transcript = signals.transcript or EMPTY
     ocr_text = " ".join(signals.ocr_lines)
-    # The head names what is seen and read; the templated description sentence adds only
-    # boilerplate. Where there is speech, head and speech count half each.
-    head = ". ".join(filter(None, [
-        description.title, ", ".join(description.genres), ", ".join(description.tags),
-        ocr_text]))
-    chunks = [head] + transcript_chunks(transcript.text)
-    vecs = embedder.embed(chunks)
-    text_vec = 0.5 * vecs[0] + 0.5 * vecs[1:].mean(axis=0) if len(chunks) > 1 else vecs[0]
-    text_vec = text_vec / (np.linalg.norm(text_vec) or 1.0)
-    dense = {TEXT: text_vec.astype(np.float32).tolist()}
+    dense = embed_signals(description, transcript.text, ocr_text,
+                          signals.visual.classes if signals.visual else (), embedder)
     if signals.visual:
         dense[VISUAL] = project(np.load(signals.visual.features_path), DIMENSIONS[VISUAL],
                                 seed=1).tolist()
@@ -203,7 +195,7 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
         (description.title, 2.0), (" ".join(description.tags), 2.0),
         (" ".join(description.genres), 1.5), (transcript.text, 1.0), (ocr_text, 1.5),
         (" ".join(lb.name for lb in signals.visual.labels) if signals.visual else "", 1.0),
-    ])
+    ], sounds=" ".join([description.title, transcript.text, ocr_text]))
     payload = {
         "video_id": video.video_id,
         "sha256": video.sha256,
@@ -226,6 +218,7 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
         "segments": [[s.start, s.end, s.text] for s in transcript.segments],
         "ocr_text": ocr_text,
         "visual_labels": [lb.as_dict() for lb in signals.visual.labels] if signals.visual else [],
+        "visual_classes": [list(c) for c in signals.visual.classes] if signals.visual else [],
         "visual_words": [lb.as_dict() for lb in signals.visual.words] if signals.visual else [],
         "audio_labels": [lb.as_dict() for lb in signals.audio.labels] if signals.audio else [],
         "nsfw_score": signals.nsfw_score,
@@ -236,6 +229,28 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
         "status": "ok",
     }
     return VideoPoint(video.video_id, payload, dense, sparse, fields_from_payload(payload))
+
+
+def embed_signals(description: Description, transcript: str, ocr_text: str,
+                  classes, embedder: TextEmbedder) -> dict[str, list[float]]:
+    """One MiniLM vector per signal (see store/records.py): a signal that is absent has no
+    vector, rather than a vector of nothing."""
+    head = ". ".join(filter(None, [description.title, ", ".join(description.genres),
+                                   ", ".join(description.tags), ocr_text]))
+    chunks = transcript_chunks(transcript)
+    scenes = scene_texts(classes)
+    vecs = embedder.embed([head, *chunks, *(text for text, _ in scenes)])
+    dense = {TEXT: _unit(vecs[0])}
+    if chunks:
+        dense[SPEECH] = _unit(vecs[1:1 + len(chunks)].mean(axis=0))
+    if scenes:
+        weights = np.array([score for _, score in scenes], dtype=np.float32)
+        dense[SCENE] = _unit((vecs[1 + len(chunks):] * weights[:, None]).sum(axis=0))
+    return dense
+
+
+def _unit(v: np.ndarray) -> list[float]:
+    return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32).tolist()
 
 
 def transcript_chunks(text: str, words_per_chunk: int = 150, max_chunks: int = 4) -> list[str]:

@@ -125,7 +125,7 @@ class Components:
             "ocr": f"{component_version(self.text_reader())}:{s.ocr_frames}f:{FRAMES}",
             "safety": f"{component_version(self.safety())}:{FRAMES}",
             "describe": component_version(self.describer()),
-            "embed": f"{component_version(self.embedder())}:doc-3:proj256+128",
+            "embed": f"{component_version(self.embedder())}:doc-4:text+speech+scene:proj256+128",
         }
 
 

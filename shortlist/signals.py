@@ -19,6 +19,7 @@ class VisualSignals:
     features_path: str  # .npy, 1280-d pooled frame features
     model: str
     brightness: float | None = None  # mean luma 0..1 over the tagged frames
+    classes: tuple[tuple[int, float], ...] = ()  # top ImageNet classes (index, score)
 
 
 @dataclass(frozen=True)

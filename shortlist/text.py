@@ -56,14 +56,18 @@ def token_id(token: str) -> int:
     return zlib.crc32(token.encode("utf-8")) & 0x7FFFFFFF
 
 
-def sparse_weights(weighted_texts: Iterable[tuple[str, float]]) -> dict[int, float]:
-    """Term weights (log-scaled, field-weighted) keyed by token id; IDF is applied by Qdrant."""
+def sparse_weights(weighted_texts: Iterable[tuple[str, float]],
+                   sounds: str = "") -> dict[int, float]:
+    """Term weights (log-scaled, field-weighted) keyed by token id; IDF is applied by Qdrant.
+    The sound keys of `sounds` count as terms too, at half weight (see sound_keys)."""
     import math
 
     raw: Counter[str] = Counter()
     for text, weight in weighted_texts:
         for tok in tokens(text):
             raw[tok] += weight
+    for key in sound_keys(sounds):
+        raw[key] += 0.5
     return {token_id(t): round(1.0 + math.log(c), 4) if c >= 1 else round(c, 4)
             for t, c in raw.items()}
 
@@ -76,3 +80,27 @@ def one_line(text: object) -> str:
     """`text` fit for one line of line-based output: a file name holding a newline (or any
     control character) is written escaped, as `ls -b` would, so it cannot forge a line."""
     return str(text).translate(_CONTROL)
+
+
+
+SOUND_PREFIX = "zq"  # marks a sound key among words (no English word starts so)
+
+
+def sound_keys(text: str, query: bool = False) -> list[str]:
+    """Metaphone keys of a text's words, and of each two and three words run together, so
+    a name the speech recogniser split or misheard ("Ajanta" heard as "edge en ta": AJNT
+    both) still matches. Leading vowels count as one sound, as they do in speech.
+    For a query, only the words of at least four letters and their pairs."""
+    import jellyfish
+
+    words = [w for w in _WORD.findall(text.lower()) if w.isalpha()]
+    spans = [w for w in words if len(w) >= (4 if query else 3) and w not in STOPWORDS]
+    for n in (2,) if query else (2, 3):
+        spans += ["".join(words[i:i + n]) for i in range(len(words) - n + 1)]
+    keys = []
+    for span in spans:
+        key = jellyfish.metaphone(span)
+        if len(key) >= 3:
+            key = ("A" + key[1:]) if key[0] in "AEIOU" else key
+            keys.append(SOUND_PREFIX + key.lower())
+    return list(dict.fromkeys(keys))

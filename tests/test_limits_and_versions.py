@@ -102,15 +102,15 @@ def test_the_asr_version_follows_the_compute_type_where_it_is_used(tmp_path):
 
 
 def test_editing_a_table_a_component_reads_changes_its_version(monkeypatch):
-    from shortlist.models import imagenet_words
-    from shortlist.models.vision import FrameTagger
+    from shortlist import describe
+    from shortlist.models import vision
 
-    before = FrameTagger().version
-    imagenet_words.words_digest.cache_clear()
-    monkeypatch.setattr(imagenet_words, "_RANGES", [*imagenet_words._RANGES,
-                                                    (0, 0, ("goldfish words",))])
-    assert FrameTagger().version != before
-    imagenet_words.words_digest.cache_clear()
+    before = describe.LocalDescriber(embedder=None).version
+    monkeypatch.setitem(describe.GENRES, "origami", "origami, paper folding")
+    assert describe.LocalDescriber(embedder=None).version != before
+    tagger = vision.FrameTagger().version
+    monkeypatch.setattr(vision, "HYPERNYM_LEVELS", vision.HYPERNYM_LEVELS + 1)
+    assert vision.FrameTagger().version != tagger
 
 
 def test_the_transcode_stage_version_is_the_renditions_own_fingerprint(tmp_path):

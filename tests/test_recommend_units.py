@@ -72,34 +72,37 @@ def test_diversify_prefers_variety_over_near_copies():
     assert [h.video_id for h in diversify(hits, 2)] == ["a", "b"]
 
 
-def test_a_rare_word_the_user_keeps_meeting_reaches_the_recommendations(tmp_path):
-    """The keyword half of the hybrid: the one other video that names "zeppelin" is
-    recommended to a zeppelin watcher even though its text vector points elsewhere."""
+def test_a_user_with_two_unrelated_interests_gets_both(tmp_path):
+    """One mean vector of "sports" and "paintings" is neither; scoring candidates by their
+    nearest liked videos keeps both interests in the top 10."""
     from shortlist.recommend.recommend import recommend
     from shortlist.store.qdrant_store import VideoStore
     from shortlist.store.records import DIMENSIONS, VideoPoint
     from shortlist.store.search_index import fields_from_payload
 
     rng = np.random.default_rng(3)
-    anchor = rng.normal(size=DIMENSIONS["text"])
+    centres = {name: {space: rng.normal(size=dim) for space, dim in DIMENSIONS.items()}
+               for name in ("sport", "paint", "mix")}
+    # "mix" lies between the two: what a mean vector of the history would find first.
+    centres["mix"] = {s: centres["sport"][s] + centres["paint"][s] for s in DIMENSIONS}
 
-    def point(vid: str, transcript: str, near_anchor: bool) -> VideoPoint:
-        dense = {name: rng.normal(size=dim).tolist() for name, dim in DIMENSIONS.items()}
-        if near_anchor:
-            dense["text"] = (anchor + 0.3 * rng.normal(size=anchor.size)).tolist()
-        payload = {"video_id": vid, "title": vid, "tags": [], "transcript": transcript,
-                   "duration_s": 10.0}
+    def point(vid: str, centre: str) -> VideoPoint:
+        dense = {s: (centres[centre][s] + 0.4 * rng.normal(size=dim)).tolist()
+                 for s, dim in DIMENSIONS.items()}
+        payload = {"video_id": vid, "title": centre, "tags": [], "transcript": "",
+                   "duration_s": 10.0 + len(vid)}
         return VideoPoint(vid, payload, dense, {}, fields_from_payload(payload))
 
+    ids = {c: [f"{c[0]}{i:015x}" for i in range(8)] for c in centres}
     store = VideoStore(path=tmp_path / "q")
     try:
-        points = [point("a" * 16, "the zeppelin crossed the ocean", True),
-                  point("b" * 16, "a zeppelin museum tour", False)]
-        points += [point(f"{i:016x}", "weather report for tuesday", True) for i in range(30)]
-        store.upsert(points)
+        store.upsert([point(v, c) for c, vs in ids.items() for v in vs])
         events = EventLog(tmp_path / "e.db")
-        events.record("u", "a" * 16, "watched", seconds=10)
-        picks = [h.video_id for h in recommend(store, events, "u", limit=5)]
-        assert "b" * 16 in picks and "a" * 16 not in picks
+        for v in ids["sport"][:2] + ids["paint"][:2]:
+            events.record("u", v, "watched", seconds=30)
+        picks = [h.video_id for h in recommend(store, events, "u", limit=10)]
+        assert sum(v in ids["sport"] for v in picks) >= 4
+        assert sum(v in ids["paint"] for v in picks) >= 4
+        assert not set(picks) & set(ids["sport"][:2] + ids["paint"][:2])
     finally:
         store.close()

@@ -109,6 +109,8 @@ class PayloadIn(BaseModel):
         max_length=5000)]]], Field(max_length=20_000)]
     ocr_text: Annotated[StrictStr, Field(max_length=20_000)]
     visual_labels: Annotated[list[LabelIn], Field(max_length=200)]
+    visual_classes: Annotated[list[tuple[Annotated[StrictInt, Field(ge=0, lt=1000)], Number]],
+                              Field(max_length=50)] = Field(default_factory=list)
     visual_words: Annotated[list[LabelIn], Field(max_length=200)]
     audio_labels: Annotated[list[LabelIn], Field(max_length=200)]
     nsfw_score: Annotated[Number, Field(ge=0, le=1)] | None = None
@@ -127,10 +129,10 @@ class PointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     video_id: Annotated[StrictStr, Field(pattern=VIDEO_ID)]
     payload: PayloadIn
-    dense: dict[Literal["text", "visual", "audio"], list[Number]]
+    dense: dict[Literal["text", "speech", "scene", "visual", "audio"], list[Number]]
     sparse: dict[Annotated[int, Field(ge=0, lt=2**32)], Number] = Field(
         default_factory=dict, max_length=50_000)
-    keywords: dict[Literal["title", "tags", "genres", "transcript", "ocr", "labels"],
+    keywords: dict[Literal["title", "tags", "genres", "transcript", "ocr", "labels", "sounds"],
                    Annotated[StrictStr, Field(max_length=200_000)]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -150,7 +152,8 @@ class PointIn(BaseModel):
     def to_point(self):
         from shortlist.store.records import VideoPoint
 
-        return VideoPoint(self.video_id, self.payload.model_dump(), dict(self.dense),
+        return VideoPoint(self.video_id, self.payload.model_dump(exclude_unset=True),
+                          dict(self.dense),
                           dict(self.sparse), dict(self.keywords))
 
     @classmethod

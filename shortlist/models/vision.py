@@ -10,12 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
-from shortlist.models.imagenet_words import class_names, coarse_words, words_digest
+from shortlist.models.imagenet_words import class_names
 from shortlist.models.labels import Label
+from shortlist.models.wordnet import class_tags, class_words
 
 MODEL_NAME = "efficientnet-lite0"
 MODEL_VERSION = "imagenet1k-57934424"
 MIN_LABEL_SCORE = 0.12
+TOP_CLASSES = 5  # classes kept, with their scores, for the scene vector
+MIN_CLASS_SCORE = 0.02
+# How a class becomes words (shortlist/models/wordnet.py), chosen by `shortlist eval`:
+HYPERNYM_LEVELS = 1
+WITH_KIND = True
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
@@ -25,6 +31,7 @@ class FrameTags:
     labels: tuple[Label, ...]  # fine ImageNet labels, best first
     words: tuple[Label, ...]  # plain words ("cat", "vehicle") with summed evidence
     features: np.ndarray  # mean of L2-normalised 1280-d pooled features
+    classes: tuple[tuple[int, float], ...] = ()  # the top ImageNet classes, (index, score)
 
 
 class FrameTagger:
@@ -35,8 +42,8 @@ class FrameTagger:
 
     @property
     def version(self) -> str:
-        """The weights, and the table that turns their labels into words."""
-        return f"{MODEL_VERSION}+words-{words_digest()}"
+        """The weights, and how their classes become words (WordNet 3.0)."""
+        return f"{MODEL_VERSION}+wordnet-h{HYPERNYM_LEVELS}{'k' if WITH_KIND else ''}"
 
     def __init__(self, device: str = "cpu", threads: int = 1) -> None:
         self.device = device
@@ -128,9 +135,19 @@ def summarise(probs: np.ndarray, feats: np.ndarray, top_k: int = 8) -> FrameTags
     # small probabilities over many animals, which must not add up to "animal".
     word_scores: dict[str, float] = defaultdict(float)
     for i in np.flatnonzero(score >= MIN_LABEL_SCORE):
-        for word in coarse_words(int(i))[1:]:
+        for word in class_tags(int(i)):
             word_scores[word] += float(score[i])
     words = tuple(Label(w, s) for w, s in sorted(word_scores.items(), key=lambda kv: -kv[1]))
+    classes = tuple((int(i), round(float(score[i]), 4)) for i in np.argsort(-score)[:TOP_CLASSES]
+                    if score[i] >= MIN_CLASS_SCORE)
     pooled = feats.mean(axis=0)
     pooled = pooled / (np.linalg.norm(pooled) or 1.0)
-    return FrameTags(labels=labels, words=words, features=pooled.astype(np.float32))
+    return FrameTags(labels=labels, words=words, features=pooled.astype(np.float32),
+                     classes=classes)
+
+
+def scene_texts(classes: Sequence[tuple[int, float]]) -> list[tuple[str, float]]:
+    """Each top class as a short text of its WordNet words, with the classifier's score:
+    the scene vector is their score-weighted mean (shortlist/pipeline.py)."""
+    return [(", ".join(class_words(i, HYPERNYM_LEVELS, WITH_KIND)), score)
+            for i, score in classes]

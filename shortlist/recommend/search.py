@@ -12,7 +12,7 @@ from typing import Any
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.store.qdrant_store import VideoStore
 from shortlist.store.records import Hit, SearchFilters
-from shortlist.text import token_id, tokens
+from shortlist.text import sound_keys, token_id, tokens
 
 MAX_QUERY_CHARS = 500
 
@@ -30,7 +30,7 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
         raise ValueError("offset cannot be negative")
     parts = split_preferences(query)
     dense = [v.tolist() for v in embedder.embed(parts if len(parts) > 1 else [query])]
-    sparse = {token_id(t): 1.0 for t in tokens(query)}
+    sparse = {token_id(t): 1.0 for t in [*tokens(query), *sound_keys(query, query=True)]}
     return store.hybrid_search(dense, sparse, query, limit=limit, offset=offset,
                                filters=filters)
 

@@ -12,10 +12,16 @@ from typing import Any
 
 from shortlist.store.ids import point_id_for
 
-TEXT, VISUAL, AUDIO, KEYWORDS = "text", "visual", "audio", "keywords"
+TEXT, SPEECH, SCENE, VISUAL, AUDIO, KEYWORDS = (
+    "text", "speech", "scene", "visual", "audio", "keywords")
+# Each signal's words in a space of their own (MiniLM), so none dilutes another:
+#   text:   the description (title, genres, tags, on-screen text)
+#   speech: the transcript (absent when nobody speaks)
+#   scene:  what the image classifier saw, in WordNet's words, weighted by its confidence
 # visual: EfficientNet's 1280-d features, audio: YAMNet's 521 scores, both projected down
 # (shortlist/projection.py) so the embedded store opens fast.
-DIMENSIONS = {TEXT: 384, VISUAL: 256, AUDIO: 128}
+DIMENSIONS = {TEXT: 384, SPEECH: 384, SCENE: 384, VISUAL: 256, AUDIO: 128}
+TEXT_SPACES = (TEXT, SPEECH, SCENE)  # the spaces a text query is searched in
 # Payload fields that filters use get an index (a server uses them; embedded mode ignores them).
 INDEXED_FIELDS = {"tags": "keyword", "genres": "keyword", "language": "keyword",
                   "duration_s": "float", "has_speech": "bool", "video_id": "keyword",

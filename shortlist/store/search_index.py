@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from shortlist.text import STOPWORDS
+from shortlist.text import STOPWORDS, sound_keys
 
-FIELDS = ("title", "tags", "genres", "transcript", "ocr", "labels")
-# BM25 weight per field, in FIELDS order: a word in the title or tags says more.
-WEIGHTS = (3.0, 3.0, 2.0, 1.0, 2.0, 1.0)
+FIELDS = ("title", "tags", "genres", "transcript", "ocr", "labels", "sounds")
+# BM25 weight per field, in FIELDS order: a word in the title or tags says more; a word
+# that only sounds alike (shortlist/text.py, sound_keys) says less.
+WEIGHTS = (3.0, 3.0, 2.0, 1.0, 2.0, 1.0, 0.5)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -176,7 +177,8 @@ class SearchIndex:
         words = [w for w in _WORD.findall(query.lower()) if len(w) > 1 and w not in STOPWORDS]
         if not words:
             return []
-        match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+        match = " OR ".join([*(f'"{w}"' for w in dict.fromkeys(words)),
+                             *(f'sounds : "{k}"' for k in sound_keys(query, query=True))])
         weights = ", ".join(str(w) for w in WEIGHTS)
         with self._lock:
             rows = self._db.execute(
@@ -208,13 +210,18 @@ def fields_from_payload(payload: dict) -> dict[str, str]:
         "transcript": payload.get("transcript") or "",
         "ocr": payload.get("ocr_text") or "",
         "labels": " ".join(lb["name"] for lb in payload.get("visual_labels") or []),
+        "sounds": " ".join(sound_keys(" ".join(filter(None, [
+            payload.get("title"), payload.get("transcript"), payload.get("ocr_text")])))),
     }
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 2) -> dict[str, float]:
-    """score = sum over rankings of 1 / (rank + k), rank from 1; k = 2 as Qdrant's default."""
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 2,
+                           weights: Sequence[float] | None = None) -> dict[str, float]:
+    """score = sum over rankings of weight / (rank + k - 1), rank from 1; k = 2 as Qdrant's
+    default; every weight 1 unless given."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        weight = 1.0 if weights is None else weights[n]
         for rank, vid in enumerate(ranking, start=1):
-            scores[vid] = scores.get(vid, 0.0) + 1.0 / (rank + k - 1)
+            scores[vid] = scores.get(vid, 0.0) + weight / (rank + k - 1)
     return scores
