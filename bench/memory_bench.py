@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from shortlist.processes import descendants  # noqa: E402 - the repository root, just above
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -42,23 +45,6 @@ def rss_of(pid: int) -> int:
         return 0
 
 
-def tree(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(stat.parent.name))
-    found, todo = {pid}, [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
 def ingest(video: Path, env_extra: dict[str, str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="shortlist-mem-") as data:
         env = {**os.environ, "SHORTLIST_DATA_DIR": data, **env_extra}
@@ -71,7 +57,8 @@ def ingest(video: Path, env_extra: dict[str, str]) -> dict:
         def sample():
             while proc.poll() is None:
                 peaks["process"] = max(peaks["process"], rss_of(proc.pid))
-                peaks["tree"] = max(peaks["tree"], sum(rss_of(p) for p in tree(proc.pid)))
+                tree = {proc.pid} | descendants(proc.pid)
+                peaks["tree"] = max(peaks["tree"], sum(rss_of(p) for p in tree))
                 time.sleep(0.2)
 
         sampler = threading.Thread(target=sample)

@@ -27,3 +27,24 @@ def exit_with_parent() -> None:
 def tied_to_parent() -> dict:
     """Keyword arguments for subprocess.run/Popen that tie the child to this process."""
     return {"preexec_fn": exit_with_parent} if _prctl is not None else {}
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, read from /proc (Linux; for tests and benchmarks that check
+    what a command left running or how much memory its tree holds)."""
+    from pathlib import Path
+
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found

@@ -4,10 +4,8 @@ OpenAPI schema, with the credential and without, answers below 500 and within it
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -16,36 +14,25 @@ from hypothesis import HealthCheck, settings
 
 from shortlist.api.schemas import PointIn
 from tests.conftest import ROOT
+from tests.loopback import free_port, wait_for
 from tests.points import make_point
 
 pytestmark = pytest.mark.slow
 MAX_ANSWER_BYTES = 1024 * 1024  # the largest JSON answer: 100 results, or 1000 listed videos
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """serve on loopback over a small catalogue (points written through the API)."""
     data = tmp_path_factory.mktemp("fuzz-data")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SHORTLIST_DATA_DIR": str(data)}
     env.pop("SHORTLIST_API_KEY", None)
     proc = subprocess.Popen([sys.executable, "-m", "shortlist.cli", "serve", "--port",
                              str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
+    wait_for(f"{base}/healthz", timeout=60)
     token = (data / "serve.token").read_text()
     points = [make_point(i, title, data / "media", tags=(tag,)) for i, (title, tag) in
               enumerate([("Penguin parade", "penguin"), ("City at night", "city"),

@@ -13,25 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shortlist.processes import descendants
 from tests.conftest import ROOT
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below `pid`, read from /proc (no psutil in the venv)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+from tests.loopback import free_port, wait_for
 
 
 def alive(pids: set[int]) -> set[int]:
@@ -85,14 +69,14 @@ def test_a_killed_run_is_written_as_interrupted_by_the_next(tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_on_serve_removes_its_files_and_stops_what_it_started(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SHORTLIST_DATA_DIR": str(tmp_path)}
     env.pop("SHORTLIST_API_KEY", None)
     proc = subprocess.Popen([sys.executable, "-m", "shortlist.cli", "serve", "--port",
                              str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _up(base), 60, "serve to answer")
+    wait_for(f"{base}/healthz", timeout=60)
     owner = json.loads((tmp_path / "serve.json").read_text())
     token = (tmp_path / "serve.token").read_text()
     assert (tmp_path / "serve.token").stat().st_mode & 0o777 == 0o600
@@ -116,7 +100,7 @@ def test_a_stale_serve_file_is_not_taken_for_a_server(tmp_path):
     from tests.conftest import run_cli
 
     (tmp_path / "serve.json").write_text(json.dumps(
-        {"url": f"http://127.0.0.1:{_free_port()}", "pid": os.getpid(), "instance": "gone"}))
+        {"url": f"http://127.0.0.1:{free_port()}", "pid": os.getpid(), "instance": "gone"}))
     listed = run_cli("list", "--json", data_dir=tmp_path, timeout=120)
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == []
@@ -149,18 +133,3 @@ def test_a_killed_ingest_leaves_no_process_and_is_logged_as_interrupted(tmp_path
     interrupted = runs[runs["run"] == "ingest (interrupted)"]
     assert len(interrupted) >= 1
     assert set(runs[runs["run"] == "ingest"]["status"]) == {"ok"}
-
-
-def _up(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
