@@ -29,6 +29,7 @@ bench: system venv corpus
 	$(PY) bench/serving_bench.py
 	$(PY) bench/s3_burst_bench.py
 	$(PY) bench/memory_bench.py
+	$(PY) bench/asr_bench.py
 	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist ingest $(CORPUS) >/dev/null
 	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist eval $(CORPUS) --json > bench/results/eval.json
 	{ echo '# Quality (`shortlist eval` on the sample corpus)'; echo; echo '```'; \
@@ -42,7 +43,7 @@ results:
 	  echo; cat bench/results/ingest.md; echo; echo "![ingest](results/ingest.png)"; echo; \
 	  cat bench/results/serving.md; echo; echo "![serving](results/serving.png)"; echo; \
 	  cat bench/results/eval.md; echo; cat bench/results/s3_burst.md; echo; \
-	  cat bench/results/memory.md; echo; \
+	  cat bench/results/memory.md; echo; cat bench/results/asr.md; echo; \
 	  echo "Measured on a lent GPU machine, not by \`make bench\`:"; echo; \
 	  cat bench/results/gpu_check.md; } > bench/RESULTS.md
 

@@ -15,6 +15,8 @@ import threading
 
 from shortlist.processes import exit_with_parent
 
+FIRST_START_TIMEOUT_S = 180
+
 
 class _TiedSubprocess:
     """Prefect's server module's view of `subprocess`: the same, but every Popen it makes
@@ -37,6 +39,10 @@ def start_tied_server() -> None:
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError("the ephemeral Prefect server must be started from the main thread")
     from prefect.server.api import server
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
     server.subprocess = _TiedSubprocess()
-    server.SubprocessASGIServer().start()
+    # The first start on a new machine migrates Prefect's database, which took longer than
+    # Prefect's 20 s default on two cores; a raised PREFECT_ setting still wins.
+    timeout = max(FIRST_START_TIMEOUT_S, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    server.SubprocessASGIServer().start(timeout=timeout)

@@ -1,8 +1,9 @@
 """Text search: the query's dense vector(s) and its keywords, fused by reciprocal rank.
 
 A query of comma-separated preferences ("comedy, sci-fi, dark tone") is searched as
-one dense ranking per preference plus one keyword ranking, all fused, so each chip
-pulls its own videos up instead of being averaged into one vague vector.
+one dense ranking for the whole query, one per preference and one keyword ranking, all
+fused, so each chip pulls its own videos up instead of being averaged into one vague
+vector.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
     if offset < 0:
         raise ValueError("offset cannot be negative")
     parts = split_preferences(query)
-    dense = [v.tolist() for v in embedder.embed(parts if len(parts) > 1 else [query])]
+    # The whole query ranks too: "nature, outdoors, calm" means more together than "calm"
+    # alone, while each preference still pulls up its own videos.
+    texts = [query, *parts] if len(parts) > 1 else [query]
+    dense = [v.tolist() for v in embedder.embed(texts)]
     sparse = {token_id(t): 1.0 for t in [*tokens(query), *sound_keys(query, query=True)]}
     return store.hybrid_search(dense, sparse, query, limit=limit, offset=offset,
                                filters=filters)
