@@ -39,15 +39,14 @@ def make_clips(folder: Path, count: int) -> list[Path]:
 
 
 def indexed_sources(data: Path) -> set[str]:
-    """Sources in the catalogue, read from the index beside the store (no folder lock)."""
-    from shortlist.store.qdrant_store import VideoStore
+    """Sources in the catalogue (the store is opened between the ingest's writes)."""
+    from shortlist.store.edge_store import EdgeStore
 
-    if not (data / "qdrant" / "videos-index.json").exists():
+    if not (data / "qdrant" / "videos.json").exists():
         return set()
-    store = VideoStore(path=data / "qdrant")
+    store = EdgeStore(data / "qdrant", wait_s=120)
     try:
-        index = store.search_index
-        return {p.get("source", "") for p in index.payloads(index.video_ids()).values()}
+        return {p.get("source", "") for p in store.scroll()}
     finally:
         store.close()
 

@@ -390,7 +390,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                          "can reach it could write to the catalogue. Set SHORTLIST_API_KEY "
                          "(e.g. `export SHORTLIST_API_KEY=$(openssl rand -hex 24)`), or serve "
                          "on 127.0.0.1")
-    components_for(settings).store().count()  # take the store now: fail fast if it is in use
+    # Take the store now and hold it for the server's life: fail fast if it is in use.
+    components_for(settings).store(hold=True).count()
 
     def reindex_in_this_process(tracked: list[str] | None) -> dict:
         _prefect_for_this_process(settings)

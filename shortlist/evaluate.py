@@ -32,7 +32,7 @@ from shortlist.models.text_embedding import TextEmbedder
 from shortlist.recommend.events import EventLog
 from shortlist.recommend.recommend import recommend
 from shortlist.recommend.search import search
-from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.interface import VideoStore
 from shortlist.text import tokens
 
 Ranker = Callable[[str], list[str]]  # query -> video ids, best first

@@ -15,8 +15,7 @@ from shortlist.failures import FailureLog
 from shortlist.report import VideoReport
 from shortlist.sources import classify, expand_source
 from shortlist.store.ids import content_hash, video_id_for
-from shortlist.store.qdrant_store import VideoStore
-from shortlist.store.served import ServedStore
+from shortlist.store.interface import VideoStore
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class IngestPlan:
     settled: tuple[VideoReport, ...]  # unchanged videos, known failures, missing paths
 
 
-def plan_ingest(sources: list[str], store: VideoStore | ServedStore, failures: FailureLog,
+def plan_ingest(sources: list[str], store: VideoStore, failures: FailureLog,
                 fingerprint: str, downloads_dir: Path) -> IngestPlan:
     pending: list[str] = []
     settled: list[VideoReport] = []

@@ -30,9 +30,16 @@ from shortlist.settings import Settings
 from shortlist.signals import AudioSignals, Description, Signals, VisualSignals
 from shortlist.sources import LocalVideo
 from shortlist.store.ids import content_hash, video_id_for
-from shortlist.store.records import AUDIO, DIMENSIONS, SCENE, SPEECH, TEXT, VISUAL, VideoPoint
-from shortlist.store.search_index import fields_from_payload
-from shortlist.text import sparse_weights
+from shortlist.store.records import (
+    AUDIO,
+    DIMENSIONS,
+    SCENE,
+    SPEECH,
+    TEXT,
+    VISUAL,
+    VideoPoint,
+    keyword_vector,
+)
 
 
 @dataclass(frozen=True)
@@ -191,11 +198,6 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
     if signals.audio:
         dense[AUDIO] = project(np.load(signals.audio.scores_path), DIMENSIONS[AUDIO],
                                seed=2).tolist()
-    sparse = sparse_weights([
-        (description.title, 2.0), (" ".join(description.tags), 2.0),
-        (" ".join(description.genres), 1.5), (transcript.text, 1.0), (ocr_text, 1.5),
-        (" ".join(lb.name for lb in signals.visual.labels) if signals.visual else "", 1.0),
-    ], sounds=" ".join([description.title, transcript.text, ocr_text]))
     payload = {
         "video_id": video.video_id,
         "sha256": video.sha256,
@@ -228,7 +230,7 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
         "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "status": "ok",
     }
-    return VideoPoint(video.video_id, payload, dense, sparse, fields_from_payload(payload))
+    return VideoPoint(video.video_id, payload, dense, keyword_vector(payload))
 
 
 def embed_signals(description: Description, transcript: str, ocr_text: str,

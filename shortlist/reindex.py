@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shortlist.sources import classify
-from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.interface import VideoStore
 
 # redo({video_id: source}, target_collection) -> {video_id: error} for those not redone
 Redo = Callable[[dict[str, str], str], dict[str, str]]

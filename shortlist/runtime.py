@@ -19,8 +19,7 @@ from shortlist.models.safety import SafetyScorer
 from shortlist.models.text_embedding import MiniLMEmbedder, TextEmbedder
 from shortlist.models.vision import FrameTagger
 from shortlist.settings import Settings
-from shortlist.store.qdrant_store import VideoStore
-from shortlist.store.served import ServedStore
+from shortlist.store.interface import VideoStore
 from shortlist.versions import component_version
 
 
@@ -36,23 +35,40 @@ class Components:
                 self._made[(key, device)] = build()
             return self._made[(key, device)]
 
-    def store(self) -> VideoStore:
-        """Shared by every Components of this process that names the same store: the
-        embedded folder admits one client, even when other settings differ."""
+    def store(self, hold: bool = False) -> VideoStore:
+        """This process's store, chosen here once from settings: a Qdrant server when
+        QDRANT_URL is set, else the embedded engine (shared by every Components of this
+        process naming the same folder, as it admits one process). `hold`: keep the
+        embedded shard open for the life of the process (`shortlist serve`); others open
+        it per operation so that several commands can take turns."""
         s = self.settings
         key = (None if s.qdrant_url else s.qdrant_path, s.qdrant_url, s.collection)
         with _built_lock:
             if key not in _stores:
-                _stores[key] = VideoStore(path=key[0], url=s.qdrant_url,
-                                          api_key=s.qdrant_api_key, collection=s.collection,
-                                          timeout_s=s.store_timeout_s)
+                if s.qdrant_url:
+                    from shortlist.store.qdrant_store import QdrantServerStore
+
+                    _stores[key] = QdrantServerStore(
+                        url=s.qdrant_url, api_key=s.qdrant_api_key, collection=s.collection,
+                        timeout_s=s.store_timeout_s)
+                else:
+                    from shortlist.store.edge_store import EdgeStore
+
+                    _stores[key] = EdgeStore(s.qdrant_path, collection=s.collection,
+                                             hold=hold)
+            if hold and hasattr(_stores[key], "hold"):
+                _stores[key].hold = True  # asked for before serve took it: hold from now on
             return _stores[key]
 
-    def ingest_store(self) -> VideoStore | ServedStore:
+    def ingest_store(self) -> VideoStore:
         """Where ingest looks videos up and writes them: this process's store, or, while
-        `shortlist serve` owns the embedded folder, the store through that server."""
+        `shortlist serve` owns the embedded store, the store through that server."""
         client = serving_client(self.settings)
-        return ServedStore(client) if client is not None else self.store()
+        if client is None:
+            return self.store()
+        from shortlist.api.served_store import ServedStore
+
+        return ServedStore(client)
 
     def gpu_slots(self) -> GpuSlots:
         return self._once("gpu", "", lambda: GpuSlots(self.settings.gpu_count,
@@ -125,7 +141,8 @@ class Components:
             "ocr": f"{component_version(self.text_reader())}:{s.ocr_frames}f:{FRAMES}",
             "safety": f"{component_version(self.safety())}:{FRAMES}",
             "describe": component_version(self.describer()),
-            "embed": f"{component_version(self.embedder())}:doc-4:text+speech+scene:proj256+128",
+            "embed": (f"{component_version(self.embedder())}:doc-4:text+speech+scene:proj256+128"
+                      ":kw-bm25"),
         }
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import re
-import zlib
 from collections import Counter
 from collections.abc import Iterable
 
@@ -51,25 +51,40 @@ def keywords(text: str, limit: int = 6) -> list[str]:
     return [w for w, _ in ranked[:limit]]
 
 
-def token_id(token: str) -> int:
-    """A stable 31-bit index for a token: the sparse vector's dimension."""
-    return zlib.crc32(token.encode("utf-8")) & 0x7FFFFFFF
-
-
 def sparse_weights(weighted_texts: Iterable[tuple[str, float]],
                    sounds: str = "") -> dict[int, float]:
-    """Term weights (log-scaled, field-weighted) keyed by token id; IDF is applied by Qdrant.
-    The sound keys of `sounds` count as terms too, at half weight (see sound_keys)."""
-    import math
+    """A video's keyword vector: Qdrant's BM25 term weights (English stemming and stop
+    words) of each field, scaled by the field's weight and summed; IDF is applied by the
+    engine. The sound keys of `sounds` count as terms too, at half weight (see sound_keys).
+    Both stores take the same vector, so keyword ranking agrees across backends."""
+    weights: dict[int, float] = {}
+    for text, weight in [*weighted_texts, (" ".join(sound_keys(sounds)), 0.5)]:
+        if not text.strip():
+            continue
+        vector = _bm25().embed_document(text)
+        for index, value in zip(vector.indices, vector.values, strict=True):
+            weights[index] = weights.get(index, 0.0) + weight * value
+    return {i: round(w, 4) for i, w in weights.items()}
 
-    raw: Counter[str] = Counter()
-    for text, weight in weighted_texts:
-        for tok in tokens(text):
-            raw[tok] += weight
-    for key in sound_keys(sounds):
-        raw[key] += 0.5
-    return {token_id(t): round(1.0 + math.log(c), 4) if c >= 1 else round(c, 4)
-            for t, c in raw.items()}
+
+def query_sparse(query: str) -> dict[int, float]:
+    """A query's keyword vector: its stemmed words and sound keys, each once (IDF weighs
+    them). A query of stop words alone matches nothing, not the sound of "theand"."""
+    words = _bm25().embed_query(query).indices
+    if not words:
+        return {}
+    keys = " ".join(sound_keys(query, query=True))
+    sounds = _bm25().embed_query(keys).indices if keys else []
+    return dict.fromkeys([*words, *sounds], 1.0)
+
+
+@functools.cache
+def _bm25():
+    """Qdrant Edge's BM25 tokenizer (the engine's own, so a Qdrant server's `qdrant/bm25`
+    inference would split words the same way)."""
+    from qdrant_edge import Bm25
+
+    return Bm25()
 
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}

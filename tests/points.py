@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from shortlist.store.records import AUDIO, DIMENSIONS, TEXT, VISUAL, VideoPoint
-from shortlist.store.search_index import fields_from_payload
+from shortlist.text import sparse_weights
 
 
 def make_point(seed: int, title: str, media_dir: Path, tags: tuple[str, ...] = ("penguin",),
@@ -41,4 +41,5 @@ def make_point(seed: int, title: str, media_dir: Path, tags: tuple[str, ...] = (
     }
     dense = {TEXT: unit(DIMENSIONS[TEXT]), VISUAL: unit(DIMENSIONS[VISUAL]),
              AUDIO: unit(DIMENSIONS[AUDIO])}
-    return VideoPoint(video_id, payload, dense, {12345: 1.5}, fields_from_payload(payload))
+    words = sparse_weights([(title, 2.0), (" ".join(tags), 2.0)])
+    return VideoPoint(video_id, payload, dense, words)

@@ -76,9 +76,8 @@ def test_a_user_with_two_unrelated_interests_gets_both(tmp_path):
     """One mean vector of "sports" and "paintings" is neither; scoring candidates by their
     nearest liked videos keeps both interests in the top 10."""
     from shortlist.recommend.recommend import recommend
-    from shortlist.store.qdrant_store import VideoStore
+    from shortlist.store.edge_store import EdgeStore
     from shortlist.store.records import DIMENSIONS, VideoPoint
-    from shortlist.store.search_index import fields_from_payload
 
     rng = np.random.default_rng(3)
     centres = {name: {space: rng.normal(size=dim) for space, dim in DIMENSIONS.items()}
@@ -91,10 +90,10 @@ def test_a_user_with_two_unrelated_interests_gets_both(tmp_path):
                  for s, dim in DIMENSIONS.items()}
         payload = {"video_id": vid, "title": centre, "tags": [], "transcript": "",
                    "duration_s": 10.0 + len(vid)}
-        return VideoPoint(vid, payload, dense, {}, fields_from_payload(payload))
+        return VideoPoint(vid, payload, dense, {})
 
     ids = {c: [f"{c[0]}{i:015x}" for i in range(8)] for c in centres}
-    store = VideoStore(path=tmp_path / "q")
+    store = EdgeStore(tmp_path / "q")
     try:
         store.upsert([point(v, c) for c, vs in ids.items() for v in vs])
         events = EventLog(tmp_path / "e.db")

@@ -132,8 +132,6 @@ class PointIn(BaseModel):
     dense: dict[Literal["text", "speech", "scene", "visual", "audio"], list[Number]]
     sparse: dict[Annotated[int, Field(ge=0, lt=2**32)], Number] = Field(
         default_factory=dict, max_length=50_000)
-    keywords: dict[Literal["title", "tags", "genres", "transcript", "ocr", "labels", "sounds"],
-                   Annotated[StrictStr, Field(max_length=200_000)]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _agrees_with_the_collection(self) -> PointIn:
@@ -153,15 +151,13 @@ class PointIn(BaseModel):
         from shortlist.store.records import VideoPoint
 
         return VideoPoint(self.video_id, self.payload.model_dump(exclude_unset=True),
-                          dict(self.dense),
-                          dict(self.sparse), dict(self.keywords))
+                          dict(self.dense), dict(self.sparse))
 
     @classmethod
     def of(cls, point) -> dict:
         """The JSON body of a `VideoPoint`."""
         return {"video_id": point.video_id, "payload": point.payload, "dense": point.dense,
-                "sparse": {str(k): v for k, v in point.sparse.items()},
-                "keywords": point.keywords}
+                "sparse": {str(k): v for k, v in point.sparse.items()}}
 
 
 MAX_POINTS_PER_REQUEST = 100

@@ -47,21 +47,54 @@ def interest_scores(candidates: Mapping[str, Vectors], liked: Mapping[str, tuple
                     nearest: int | None = None) -> dict[str, float]:
     """Candidate id -> score: the weighted mean similarity to its `nearest` liked videos
     (liked: id -> (vectors, weight from recency and share watched)), less a share of its
-    similarity to the most similar skipped video."""
-    if not liked:
+    similarity to the most similar skipped video. `similarity` for every pair at once, as
+    matrices (one pair at a time cost a second per request at 1k videos)."""
+    if not liked or not candidates:
         return {}
     weights = SPACE_WEIGHTS if weights is None else weights
     nearest = NEAREST if nearest is None else nearest
-    out: dict[str, float] = {}
-    for cid, vectors in candidates.items():
-        sims = sorted(((similarity(vectors, v, weights), w) for v, w in liked.values()),
-                      key=lambda sw: -sw[0])[:nearest]
-        score = sum(s * w for s, w in sims) / (sum(w for _, w in sims) or 1.0)
-        if skipped:
-            score -= SKIP_PENALTY * max(similarity(vectors, v, weights)
-                                        for v in skipped.values())
-        out[cid] = score
-    return out
+    ids = list(candidates)
+    cands = [candidates[c] for c in ids]
+    sims = _similarities(cands, [v for v, _ in liked.values()], weights)  # C x L
+    liked_weights = np.array([w for _, w in liked.values()])
+    top = np.argsort(-sims, axis=1, kind="stable")[:, :nearest]
+    top_sims = np.take_along_axis(sims, top, axis=1)
+    top_weights = liked_weights[top]
+    totals = top_weights.sum(axis=1)
+    scores = (top_sims * top_weights).sum(axis=1) / np.where(totals == 0, 1.0, totals)
+    if skipped:
+        scores -= SKIP_PENALTY * _similarities(cands, list(skipped.values()), weights).max(axis=1)
+    return {cid: float(score) for cid, score in zip(ids, scores, strict=True)}
+
+
+def _similarities(rows: list[Vectors], cols: list[Vectors],
+                  weights: Mapping[str, float]) -> np.ndarray:
+    """`similarity(row, col)` for every pair."""
+    total = np.zeros((len(rows), len(cols)))
+    weight = np.zeros((len(rows), len(cols)))
+    for space, w in weights.items():
+        if not w:
+            continue
+        a, a_has = _unit_rows([r.get(space) for r in rows])
+        b, b_has = _unit_rows([c.get(space) for c in cols])
+        if a is None or b is None:
+            continue
+        both = np.outer(a_has, b_has)
+        total += w * (a @ b.T) * both
+        weight += w * both
+    return np.divide(total, weight, out=np.zeros_like(total), where=weight > 0)
+
+
+def _unit_rows(vectors: list[list[float] | None]) -> tuple[np.ndarray | None, np.ndarray]:
+    """The vectors as unit rows (zeros where absent), and which are present."""
+    present = np.array([v is not None for v in vectors])
+    if not present.any():
+        return None, present
+    size = len(next(v for v in vectors if v is not None))
+    matrix = np.zeros((len(vectors), size))
+    matrix[present] = np.array([v for v in vectors if v is not None], dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms), present
 
 
 def _cos(x: list[float], y: list[float]) -> float:

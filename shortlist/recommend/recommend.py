@@ -17,7 +17,7 @@ from shortlist.recommend.interests import SPACE_WEIGHTS, interest_scores
 from shortlist.recommend.search import search
 from shortlist.recommend.similar import is_duplicate
 from shortlist.recommend.taste import Taste, taste_from_events
-from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.interface import VideoStore
 from shortlist.store.records import TEXT, Hit
 
 MAX_POSITIVES = 20

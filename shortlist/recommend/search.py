@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from shortlist.models.text_embedding import TextEmbedder
-from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.interface import VideoStore
 from shortlist.store.records import Hit, SearchFilters
-from shortlist.text import sound_keys, token_id, tokens
+from shortlist.text import query_sparse
 
 MAX_QUERY_CHARS = 500
 
@@ -34,8 +34,7 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
     # alone, while each preference still pulls up its own videos.
     texts = [query, *parts] if len(parts) > 1 else [query]
     dense = [v.tolist() for v in embedder.embed(texts)]
-    sparse = {token_id(t): 1.0 for t in [*tokens(query), *sound_keys(query, query=True)]}
-    return store.hybrid_search(dense, sparse, query, limit=limit, offset=offset,
+    return store.hybrid_search(dense, query_sparse(query), query, limit=limit, offset=offset,
                                filters=filters)
 
 

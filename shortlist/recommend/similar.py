@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from shortlist.errors import NotFound
-from shortlist.store.qdrant_store import VideoStore
+from shortlist.store.interface import VideoStore
 from shortlist.store.records import AUDIO, TEXT, VISUAL, Hit
 
 # A re-encode or re-upload of the same content keeps its length and words and nearly its
@@ -24,10 +24,7 @@ def similar(store: VideoStore, video_id: str, limit: int = 10) -> list[Hit]:
         raise NotFound(f"no video with id {video_id!r}")
     duration = float(record.get("duration_s") or 0.0)
     vectors = {k: v for k, v in own.items() if k in (VISUAL, AUDIO, TEXT)}
-    from shortlist.store.records import SearchFilters
-
-    hits = store.fused_neighbours(vectors, limit=limit * 3 + 5,
-                                  query_filter=SearchFilters().to_qdrant([video_id]))
+    hits = store.fused_neighbours(vectors, limit=limit * 3 + 5, exclude=[video_id])
     kept = [h for h in hits if h.video_id != video_id and not is_duplicate(
         own, duration, h.vectors or {}, float(h.payload.get("duration_s") or 0.0))]
     return kept[:limit]

@@ -1,16 +1,13 @@
 """What the store holds and answers with: vector names and sizes, points, hits, filters.
 
-Shared by the Qdrant store and the index beside it; no client is imported here.
+Shared by every store implementation; no client is imported here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-from shortlist.store.ids import point_id_for
 
 TEXT, SPEECH, SCENE, VISUAL, AUDIO, KEYWORDS = (
     "text", "speech", "scene", "visual", "audio", "keywords")
@@ -22,10 +19,10 @@ TEXT, SPEECH, SCENE, VISUAL, AUDIO, KEYWORDS = (
 # (shortlist/projection.py) so the embedded store opens fast.
 DIMENSIONS = {TEXT: 384, SPEECH: 384, SCENE: 384, VISUAL: 256, AUDIO: 128}
 TEXT_SPACES = (TEXT, SPEECH, SCENE)  # the spaces a text query is searched in
-# Payload fields that filters use get an index (a server uses them; embedded mode ignores them).
+# Payload fields that filters and orderings use get an index in the engine.
 INDEXED_FIELDS = {"tags": "keyword", "genres": "keyword", "language": "keyword",
                   "duration_s": "float", "has_speech": "bool", "video_id": "keyword",
-                  "status": "keyword"}
+                  "status": "keyword", "ingested_at": "datetime"}
 
 
 @dataclass(frozen=True)
@@ -34,7 +31,20 @@ class VideoPoint:
     payload: dict[str, Any]
     dense: dict[str, list[float]]  # name -> vector; a missing name means "no such signal"
     sparse: dict[int, float]
-    keywords: dict[str, str] = field(default_factory=dict)  # field -> text, for keyword search
+
+
+def keyword_vector(payload: dict[str, Any]) -> dict[int, float]:
+    """The keyword vector of a catalogue entry, from the words its payload holds: at ingest,
+    and again when a catalogue moves between stores (shortlist/store/migrate.py)."""
+    from shortlist.text import sparse_weights
+
+    title, transcript = payload.get("title") or "", payload.get("transcript") or ""
+    ocr = payload.get("ocr_text") or ""
+    labels = " ".join(str(lb.get("name", "")) for lb in payload.get("visual_labels") or [])
+    return sparse_weights([
+        (title, 2.0), (" ".join(payload.get("tags") or []), 2.0),
+        (" ".join(payload.get("genres") or []), 1.5), (transcript, 1.0), (ocr, 1.5),
+        (labels, 1.0)], sounds=" ".join([title, transcript, ocr]))
 
 
 def check_point(point: VideoPoint) -> None:
@@ -76,45 +86,6 @@ class SearchFilters:
     language: str | None = None
     has_speech: bool | None = None
 
-    def to_qdrant(self, exclude_ids: Sequence[str] = ()):
-        from qdrant_client import models as m
-
-        must: list[Any] = []
-        if self.tags:
-            must.append(m.FieldCondition(key="tags", match=m.MatchAny(any=list(self.tags))))
-        if self.genres:
-            must.append(m.FieldCondition(key="genres", match=m.MatchAny(any=list(self.genres))))
-        if self.min_duration_s is not None or self.max_duration_s is not None:
-            must.append(m.FieldCondition(key="duration_s", range=m.Range(
-                gte=self.min_duration_s, lte=self.max_duration_s)))
-        if self.language:
-            must.append(m.FieldCondition(key="language", match=m.MatchValue(value=self.language)))
-        if self.has_speech is not None:
-            must.append(m.FieldCondition(key="has_speech",
-                                         match=m.MatchValue(value=self.has_speech)))
-        must_not = [m.HasIdCondition(has_id=[point_id_for(v) for v in exclude_ids])] \
-            if exclude_ids else []
-        if not must and not must_not:
-            return None
-        return m.Filter(must=must or None, must_not=must_not or None)
-
     @property
     def empty(self) -> bool:
         return self == SearchFilters()
-
-    def matches(self, payload: dict[str, Any]) -> bool:
-        """The same test as to_qdrant(), on a payload in hand."""
-        if self.tags and not set(self.tags) & set(payload.get("tags") or []):
-            return False
-        if self.genres and not set(self.genres) & set(payload.get("genres") or []):
-            return False
-        duration = payload.get("duration_s")
-        if self.min_duration_s is not None and (duration is None
-                                                or duration < self.min_duration_s):
-            return False
-        if self.max_duration_s is not None and (duration is None
-                                                or duration > self.max_duration_s):
-            return False
-        if self.language and payload.get("language") != self.language:
-            return False
-        return self.has_speech is None or payload.get("has_speech") == self.has_speech

@@ -1,6 +1,6 @@
 """The embedded store while `shortlist serve` owns it, as ingest sees it.
 
-The folder admits one process. Rather than fail while the server runs, an ingest (the
+The embedded shard admits one process. Rather than fail while the server runs, an ingest (the
 CLI's or a worker's flow run) looks videos up and writes its points through the server,
 which owns the store: they are searchable the moment they are written.
 """

@@ -1,0 +1,518 @@
+"""The embedded store: Qdrant's own engine in-process (Qdrant Edge), under one folder.
+
+Layout of `path` ($SHORTLIST_DATA_DIR/qdrant):
+    shards/<name>/   one Edge shard per build of the catalogue (WAL, segments, HNSW)
+    videos.json      names the shard searches use (one file per collection name);
+                     replaced by a rename, so a reindex switches atomically and a
+                     half-built shard is never live
+
+An Edge shard admits one process at a time (its WAL is locked). Opening one costs about
+0.2 s, so a store keeps its shard open while operations follow each other, and closes it
+once `linger_s` passes without one: an ingest that writes a video every few seconds leaves
+the shard free for a `shortlist search` in between. A process that finds it busy waits up
+to `wait_s`. `shortlist serve` holds it, and the
+others then reach the catalogue through serve (shortlist/api/served_store.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from shortlist.errors import StoreUnavailable
+from shortlist.store.ids import point_id_for
+from shortlist.store.records import (
+    DIMENSIONS,
+    INDEXED_FIELDS,
+    KEYWORDS,
+    TEXT_SPACES,
+    Hit,
+    SearchFilters,
+    VideoPoint,
+    check_point,
+)
+
+# The keyword ranking counts twice in the fusion, against one per dense space: with three
+# spaces a word match was outvoted (`shortlist eval`: keyword queries nDCG@10 .84 -> .92,
+# all queries .706 -> .718, multi-preference .57 -> .53).
+KEYWORD_WEIGHT = 2.0
+RRF_K = 2  # Qdrant's default
+# Edge 0.9.0 matches no boolean payload value (its MatchValue(True) compares as the integer
+# 1), so the engine filters `has_speech` on a keyword copy kept beside it, never returned.
+SPEECH_KEY = "_has_speech"
+
+
+class EdgeStore:
+    def __init__(self, path: Path, collection: str = "videos", hold: bool = False,
+                 wait_s: float = 30.0, linger_s: float = 0.5) -> None:
+        self.path = Path(path)
+        self.collection = collection
+        self.hold = hold
+        self.wait_s = wait_s
+        self.linger_s = linger_s
+        self._closer: threading.Timer | None = None
+        self._shard = None  # the live shard while open
+        self._shard_name: str | None = None
+        self._users = 0  # operations using the open shard now (nested calls share it)
+        self._targets: dict[str, Any] = {}  # rebuilds in progress: name -> open shard
+        self._retired: list[tuple[Any, Path]] = []  # replaced shards still in use here
+        self._folder_lock = None  # the open lock file while this process has the shard
+        self._lock = threading.RLock()
+        self._write_lock = threading.Lock()
+
+    # Opening and closing -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _live(self) -> Iterator[Any]:
+        """The live shard for one operation: opened if need be, closed after unless held."""
+        with self._lock:
+            if self._closer is not None:
+                self._closer.cancel()
+                self._closer = None
+            if self._shard is None:
+                self._take_folder()
+                try:
+                    self._shard_name = self._live_name()
+                    directory = self._shard_dir(self._shard_name)
+                    _check_sizes(directory)
+                    self._shard = self._open(directory)
+                except BaseException:
+                    self._release_folder()
+                    raise
+            self._users += 1
+            shard = self._shard
+        try:
+            yield shard
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._close_retired()
+                    if not self.hold:
+                        self._schedule_close()
+
+    def _schedule_close(self) -> None:
+        self._closer = threading.Timer(self.linger_s, self._close_if_idle)
+        self._closer.daemon = True
+        self._closer.start()
+
+    def _close_retired(self) -> None:
+        for shard, directory in self._retired:
+            shard.close()
+            shutil.rmtree(directory, ignore_errors=True)
+        self._retired.clear()
+
+    def _close_if_idle(self) -> None:
+        with self._lock:
+            if self._users == 0 and not self.hold:
+                self._close_live()
+
+    def _close_live(self) -> None:
+        self._close_retired()
+        if self._closer is not None:
+            self._closer.cancel()
+            self._closer = None
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
+        self._release_folder()
+
+    def _take_folder(self) -> None:
+        """Our own lock over the folder, taken before Edge opens anything in it: a second
+        process's open must not start at all while one has the shard (a failed Edge open
+        still touches segment files, which corrupted a concurrent writer's flush)."""
+        import fcntl
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path / ".shortlist.lock", "a")  # noqa: SIM115 - held while open
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._folder_lock = handle
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    raise StoreUnavailable(
+                        f"the embedded store at {self.path} is in use by another Shortlist "
+                        f"process (waited {self.wait_s:.0f} s). If `shortlist serve` runs, "
+                        "commands reach the catalogue through it; otherwise wait for the "
+                        "other command to finish, or set QDRANT_URL to share a Qdrant "
+                        "server.") from None
+                time.sleep(0.005)
+
+    def _release_folder(self) -> None:
+        if self._folder_lock is not None:
+            self._folder_lock.close()  # closing the file releases the lock
+            self._folder_lock = None
+
+    def _live_name(self) -> str:
+        """The live shard's name; creates an empty one (or migrates a local-mode folder)
+        on first use."""
+        pointer = self._pointer()
+        try:
+            return json.loads(pointer.read_text())["shard"]
+        except FileNotFoundError:
+            pass
+        except (ValueError, KeyError) as exc:
+            raise StoreUnavailable(f"{pointer} is damaged ({exc}); it should name the live "
+                                   f"shard under {self.path / 'shards'}") from exc
+        from shortlist.store.migrate import has_local_mode_catalogue, migrate_local_mode
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        name = self._new_shard()
+        if has_local_mode_catalogue(self.path):
+            target = self._open(self._shard_dir(name))
+            try:
+                migrate_local_mode(self.path, self.collection,
+                                   lambda points: self._write(target, points))
+            finally:
+                target.close()
+        self._point_at(name)
+        return name
+
+    def _new_shard(self) -> str:
+        from qdrant_edge import (
+            Distance,
+            EdgeConfig,
+            EdgeShard,
+            EdgeSparseVectorParams,
+            EdgeVectorParams,
+            Modifier,
+            UpdateOperation,
+        )
+
+        name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
+        config = EdgeConfig(
+            vectors={vec: EdgeVectorParams(size=dim, distance=Distance.Cosine)
+                     for vec, dim in DIMENSIONS.items()},
+            sparse_vectors={KEYWORDS: EdgeSparseVectorParams(modifier=Modifier.Idf)})
+        shard = EdgeShard.create(str(self._shard_dir(name)), config)
+        try:
+            for field_name, kind in {**INDEXED_FIELDS, SPEECH_KEY: "keyword"}.items():
+                if kind != "bool":
+                    shard.update(UpdateOperation.create_field_index(field_name, _schema(kind)))
+            shard.flush()
+        finally:
+            shard.close()
+        return name
+
+    def _open(self, directory: Path):
+        from qdrant_edge import EdgeShard
+
+        try:
+            return EdgeShard.load(str(directory))
+        except Exception as exc:
+            raise StoreUnavailable(f"cannot open the catalogue at {directory}: {exc}") from exc
+
+    def _shard_dir(self, name: str) -> Path:
+        return self.path / "shards" / name
+
+    def _pointer(self) -> Path:
+        return self.path / f"{self.collection}.json"
+
+    def _point_at(self, name: str) -> None:
+        pointer = self._pointer()
+        partial = pointer.with_suffix(".partial")
+        partial.write_text(json.dumps({"shard": name}))
+        os.replace(partial, pointer)  # atomic: readers see the old name or the new one
+
+    def physical_collection(self) -> str:
+        """The shard searches use now."""
+        with self._live():
+            return self._shard_name or ""
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_live()
+            for shard in self._targets.values():
+                shard.close()
+            self._targets.clear()
+
+    # Writes --------------------------------------------------------------------------
+
+    def upsert(self, points: Sequence[VideoPoint], collection: str | None = None) -> None:
+        """Write points to the live shard, or to a rebuild target (see begin_rebuild)."""
+        for p in points:
+            check_point(p)
+        if collection is not None:
+            self._write(self._targets[collection], points)
+            return
+        with self._live() as shard:
+            self._write(shard, points)
+
+    def _write(self, shard, points: Sequence[VideoPoint]) -> None:
+        """Upsert and flush: once this returns the points survive a kill of the process."""
+        from qdrant_edge import Point, SparseVector, UpdateOperation
+
+        structs = []
+        for p in points:
+            vector: dict[str, Any] = dict(p.dense)
+            if p.sparse:
+                idx = sorted(p.sparse)
+                vector[KEYWORDS] = SparseVector(idx, [float(p.sparse[i]) for i in idx])
+            payload = {**p.payload, SPEECH_KEY: str(bool(p.payload.get("has_speech"))).lower()}
+            structs.append(Point(id=_uuid(p.video_id), vector=vector, payload=payload))
+        if not structs:
+            return
+        with self._write_lock:
+            shard.update(UpdateOperation.upsert_points(structs))
+            shard.flush()
+
+    def delete(self, video_ids: Sequence[str]) -> None:
+        from qdrant_edge import UpdateOperation
+
+        with self._live() as shard, self._write_lock:
+            shard.update(UpdateOperation.delete_points([_uuid(v) for v in video_ids]))
+            shard.flush()
+
+    # Rebuilds: a new shard beside the live one, switched in by renaming the pointer -----
+
+    def begin_rebuild(self) -> str:
+        with self._live():  # the live shard exists (or is migrated) before a rebuild
+            pass
+        name = self._new_shard()
+        self._targets[name] = self._open(self._shard_dir(name))
+        return name
+
+    def copy_into(self, target: str, video_ids: Sequence[str], batch: int = 256) -> None:
+        """Copy points as they are (vectors and payload) from the live shard."""
+        from qdrant_edge import Point, UpdateOperation
+
+        shard_to = self._targets[target]
+        for start in range(0, len(video_ids), batch):
+            ids = [_uuid(v) for v in video_ids[start:start + batch]]
+            with self._live() as shard:
+                found = shard.retrieve(ids, with_payload=True, with_vector=True)
+            if found:
+                shard_to.update(UpdateOperation.upsert_points(
+                    [Point(id=r.id, vector=r.vector, payload=r.payload) for r in found]))
+        shard_to.flush()
+
+    def switch_to(self, target: str) -> str:
+        """Make `target` live (one rename), then remove the shard it replaced."""
+        with self._lock:
+            old = self._live_name()
+            shard = self._targets.pop(target)
+            shard.flush()
+            self._point_at(target)
+            if self._shard is None:  # not open here: the next operation opens the new one
+                shard.close()
+                shutil.rmtree(self._shard_dir(old), ignore_errors=True)
+                return old
+            # Operations running now finish on the old shard; it is closed and removed when
+            # the last of them ends. The folder stays this process's: the new shard is live.
+            self._retired.append((self._shard, self._shard_dir(old)))
+            self._shard, self._shard_name = shard, target
+            if self._users == 0:
+                self._close_retired()
+                if not self.hold:
+                    self._schedule_close()
+        return old
+
+    def abandon_rebuild(self, target: str) -> None:
+        """Drop a rebuild that failed; the live shard is untouched."""
+        shard = self._targets.pop(target, None)
+        if shard is not None:
+            shard.close()
+        shutil.rmtree(self._shard_dir(target), ignore_errors=True)
+
+    # Reads ---------------------------------------------------------------------------
+
+    def get(self, video_id: str, with_vectors: bool = False) -> dict[str, Any] | None:
+        with self._live() as shard:
+            found = shard.retrieve([_uuid(video_id)], with_payload=True,
+                                   with_vector=with_vectors)
+        if not found:
+            return None
+        record = _payload(found[0])
+        if with_vectors:
+            record["_vectors"] = _dense_only(found[0].vector)
+        return record
+
+    def get_many(self, video_ids: Sequence[str]) -> list[dict[str, Any]]:
+        if not video_ids:
+            return []
+        with self._live() as shard:
+            found = shard.retrieve([_uuid(v) for v in video_ids], with_payload=True,
+                                   with_vector=False)
+        return [_payload(r) for r in found]
+
+    def count(self) -> int:
+        from qdrant_edge import CountRequest
+
+        with self._live() as shard:
+            return shard.count(CountRequest(exact=True))
+
+    def scroll(self, batch: int = 256) -> Iterator[dict[str, Any]]:
+        from qdrant_edge import ScrollRequest
+
+        offset = None
+        while True:
+            with self._live() as shard:
+                records, offset = shard.scroll(ScrollRequest(
+                    offset=offset, limit=batch, with_payload=True, with_vector=False))
+            for r in records:
+                yield _payload(r)
+            if offset is None:
+                return
+
+    def hybrid_search(self, dense: list[list[float]], sparse: dict[int, float],
+                      keyword_query: str, limit: int, offset: int = 0,
+                      filters: SearchFilters | None = None,
+                      spaces: Sequence[str] = TEXT_SPACES) -> list[Hit]:
+        """Dense text rankings (one per query vector and space) and the keyword ranking,
+        fused by weighted RRF inside the engine, filters applied in every prefetch."""
+        from qdrant_edge import Fusion, Prefetch, Query, QueryRequest, SparseVector
+
+        flt = edge_filter(filters or SearchFilters())
+        depth = max(50, (limit + offset) * 4)
+        prefetches = [Prefetch(limit=depth, query=Query.Nearest(q, using=space), filter=flt)
+                      for q in dense for space in spaces]
+        weights = [1.0] * len(prefetches)
+        if sparse:
+            idx = sorted(sparse)
+            prefetches.append(Prefetch(limit=depth, filter=flt, query=Query.Nearest(
+                SparseVector(idx, [float(sparse[i]) for i in idx]), using=KEYWORDS)))
+            weights.append(KEYWORD_WEIGHT)
+        with self._live() as shard:
+            found = shard.query(QueryRequest(
+                limit=limit, offset=offset, prefetches=prefetches,
+                query=Fusion.Rrf(k=RRF_K, weights=weights), with_payload=True,
+                with_vector=False))
+        return [_hit(p) for p in found]
+
+    def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
+                         exclude: Sequence[str] = ()) -> list[Hit]:
+        """Nearest points by several named vectors at once (visual, audio, text), RRF-fused."""
+        from qdrant_edge import Fusion, Prefetch, Query, QueryRequest
+
+        flt = edge_filter(SearchFilters(), exclude)
+        prefetches = [Prefetch(limit=max(50, limit * 4), filter=flt,
+                               query=Query.Nearest(vec, using=name))
+                      for name, vec in vectors.items()]
+        with self._live() as shard:
+            found = shard.query(QueryRequest(
+                limit=limit, prefetches=prefetches, query=Fusion.Rrf(k=RRF_K),
+                with_payload=True, with_vector=list(vectors)))
+        return [_hit(p) for p in found]
+
+    def nearest(self, vector: list[float], using: str, limit: int,
+                exclude: Sequence[str] = ()) -> list[str]:
+        """Video ids nearest to `vector` in the space `using`, leaving out `exclude`."""
+        from qdrant_edge import Query, QueryRequest
+
+        with self._live() as shard:
+            found = shard.query(QueryRequest(
+                limit=limit, query=Query.Nearest(vector, using=using),
+                filter=edge_filter(SearchFilters(), exclude), with_payload=["video_id"]))
+        return [str((p.payload or {}).get("video_id")) for p in found]
+
+    def keyword_ranking(self, text: str, limit: int, exclude: Sequence[str] = ()) -> list[str]:
+        """Video ids ranked by the words of `text` (IDF-weighted sparse vectors)."""
+        from qdrant_edge import Query, QueryRequest, SparseVector
+
+        from shortlist.text import query_sparse
+
+        sparse = query_sparse(text)
+        if not sparse:
+            return []
+        idx = sorted(sparse)
+        with self._live() as shard:
+            found = shard.query(QueryRequest(
+                limit=limit, query=Query.Nearest(SparseVector(idx, [sparse[i] for i in idx]),
+                                                 using=KEYWORDS),
+                filter=edge_filter(SearchFilters(), exclude), with_payload=["video_id"]))
+        return [str((p.payload or {}).get("video_id")) for p in found]
+
+    def vectors(self, video_ids: Sequence[str]) -> dict[str, dict[str, list[float]]]:
+        if not video_ids:
+            return {}
+        with self._live() as shard:
+            found = shard.retrieve([_uuid(v) for v in video_ids], with_payload=["video_id"],
+                                   with_vector=list(DIMENSIONS))
+        return {str((r.payload or {}).get("video_id")): _dense_only(r.vector) for r in found}
+
+    def newest(self, limit: int) -> list[dict[str, Any]]:
+        """The most recently ingested videos, by the engine's index on `ingested_at`."""
+        from qdrant_edge import Direction, OrderBy, ScrollRequest
+
+        with self._live() as shard:
+            records, _ = shard.scroll(ScrollRequest(
+                limit=limit, with_payload=True, with_vector=False,
+                order_by=OrderBy("ingested_at", direction=Direction.Desc)))
+        return [_payload(r) for r in records]
+
+
+def edge_filter(filters: SearchFilters, exclude: Sequence[str] = ()):
+    """SearchFilters (and ids to leave out) as an Edge filter; None when nothing narrows."""
+    from qdrant_edge import FieldCondition, Filter, HasIdCondition, MatchAny, MatchValue, RangeFloat
+
+    must: list[Any] = []
+    if filters.tags:
+        must.append(FieldCondition("tags", match=MatchAny(list(filters.tags))))
+    if filters.genres:
+        must.append(FieldCondition("genres", match=MatchAny(list(filters.genres))))
+    if filters.min_duration_s is not None or filters.max_duration_s is not None:
+        must.append(FieldCondition("duration_s", range=RangeFloat(
+            gte=filters.min_duration_s, lte=filters.max_duration_s)))
+    if filters.language:
+        must.append(FieldCondition("language", match=MatchValue(filters.language)))
+    if filters.has_speech is not None:
+        must.append(FieldCondition(SPEECH_KEY, match=MatchValue(str(filters.has_speech).lower())))
+    must_not = [HasIdCondition({_uuid(v) for v in exclude})] if exclude else []
+    if not must and not must_not:
+        return None
+    return Filter(must=must or None, must_not=must_not or None)
+
+
+def _check_sizes(directory: Path) -> None:
+    """Refuse a shard made with other vectors (another embedder, an older version)."""
+    try:
+        config = json.loads((directory / "edge_config.json").read_text())
+    except (OSError, ValueError):
+        return  # no config yet: opening reports what is wrong
+    found = {name: v.get("size") for name, v in (config.get("vectors") or {}).items()}
+    if found != DIMENSIONS:
+        raise StoreUnavailable(
+            f"the catalogue at {directory} was made with other vector sizes {found} (this "
+            f"version writes {DIMENSIONS}): ingest into a new SHORTLIST_DATA_DIR, or set "
+            "SHORTLIST_COLLECTION to a new name")
+
+
+def _schema(kind: str):
+    from qdrant_edge import PayloadSchemaType
+
+    return {"keyword": PayloadSchemaType.Keyword, "float": PayloadSchemaType.Float,
+            "bool": PayloadSchemaType.Bool, "datetime": PayloadSchemaType.Datetime}[kind]
+
+
+def _uuid(video_id: str) -> uuid.UUID:
+    return uuid.UUID(point_id_for(video_id))
+
+
+def _dense_only(vector) -> dict[str, list[float]]:
+    if not isinstance(vector, dict):
+        return {}
+    return {k: v for k, v in vector.items() if isinstance(v, list)}
+
+
+def _payload(record) -> dict[str, Any]:
+    payload = dict(record.payload or {})
+    payload.pop(SPEECH_KEY, None)
+    return payload
+
+
+def _hit(p) -> Hit:
+    payload = _payload(p)
+    return Hit(str(payload.get("video_id")), float(p.score), payload,
+               _dense_only(p.vector) if p.vector else None)

@@ -1,0 +1,251 @@
+"""The store interface, run against every implementation: the embedded engine (Qdrant Edge)
+and a Qdrant server (qdrant-client's in-process mode, which speaks the server's API)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shortlist.errors import StoreUnavailable
+from shortlist.store.edge_store import EdgeStore
+from shortlist.store.qdrant_store import QdrantServerStore
+from shortlist.store.records import AUDIO, TEXT, VISUAL, SearchFilters, VideoPoint
+from shortlist.text import query_sparse, sparse_weights
+
+BACKENDS = ["edge", "server"]
+
+
+def make_store(kind: str, tmp_path: Path):
+    if kind == "edge":
+        return EdgeStore(tmp_path / "q")
+    return QdrantServerStore(location=":memory:")
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    s = make_store(request.param, tmp_path)
+    yield s
+    s.close()
+
+
+def _point(vid: str, vec, words: str, title: str, seconds: float = 1.0,
+           ingested: str = "2026-12-01T00:00:00Z", rng_seed: int = 0) -> VideoPoint:
+    rng = np.random.default_rng(rng_seed)
+    payload = {"video_id": vid, "title": title, "tags": words.split(), "duration_s": seconds,
+               "has_speech": seconds > 2, "ingested_at": ingested}
+    dense = {TEXT: list(map(float, vec)), VISUAL: rng.normal(size=256).tolist(),
+             AUDIO: rng.normal(size=128).tolist()}
+    return VideoPoint(vid, payload, dense, sparse_weights([(words, 1.0)]))
+
+
+def _corpus(n: int = 30, seed: int = 1) -> tuple[np.ndarray, list[VideoPoint]]:
+    vecs = np.random.default_rng(seed).normal(size=(n, 384))
+    points = [_point(f"{i:016x}", vecs[i], f"word{i} common", f"T{i}", seconds=float(i),
+                     ingested=f"2026-12-01T00:00:{i:02d}Z", rng_seed=i) for i in range(n)]
+    return vecs, points
+
+
+def test_upsert_is_idempotent_and_search_fuses_dense_and_keywords(store):
+    vecs = np.random.default_rng(1).normal(size=(3, 384))
+    store.upsert([_point("a" * 16, vecs[0], "zebra crossing", "A"),
+                  _point("b" * 16, vecs[1], "penguin parade", "B", seconds=1.0),
+                  _point("c" * 16, vecs[2], "mountain lake", "C", seconds=9.0)])
+    store.upsert([_point("b" * 16, vecs[1], "penguin parade", "B again")])
+    assert store.count() == 3
+    assert store.get("b" * 16)["title"] == "B again"
+    assert store.get("f" * 16) is None
+    # the dense part points at "a", the keywords at "b": both lead
+    hits = store.hybrid_search([list(vecs[0])], query_sparse("penguins"), "penguins", limit=3)
+    assert {h.video_id for h in hits[:2]} == {"a" * 16, "b" * 16}
+    assert store.keyword_ranking("penguins", limit=5) == ["b" * 16]
+    # filters narrow every ranking, keywords included
+    long_only = SearchFilters(min_duration_s=5)
+    hits = store.hybrid_search([list(vecs[0])], query_sparse("penguin"), "penguin", limit=3,
+                               filters=long_only)
+    assert [h.video_id for h in hits] == ["c" * 16]
+    store.delete(["b" * 16])
+    assert store.keyword_ranking("penguin", limit=5) == [] and store.count() == 2
+
+
+def test_reads_and_rankings_agree_with_exact_search(store):
+    vecs, points = _corpus()
+    store.upsert(points)
+    assert len(list(store.scroll(batch=7))) == 30
+    assert [p["title"] for p in store.newest(3)] == ["T29", "T28", "T27"]
+    query = list(vecs[5] + 0.3 * vecs[9])
+    exact = np.argsort(-(vecs / np.linalg.norm(vecs, axis=1, keepdims=True)) @ query)
+    expected = [f"{i:016x}" for i in exact if i != 5][:5]
+    assert store.nearest(query, TEXT, 5, exclude=[f"{5:016x}"]) == expected
+    vectors = store.vectors([points[3].video_id])[points[3].video_id]
+    assert {k: len(v) for k, v in vectors.items()} == {TEXT: 384, VISUAL: 256, AUDIO: 128}
+    own = {VISUAL: points[3].dense[VISUAL], AUDIO: points[3].dense[AUDIO]}
+    hits = store.fused_neighbours(own, limit=5, exclude=[points[3].video_id])
+    assert points[3].video_id not in {h.video_id for h in hits} and len(hits) == 5
+    assert set(hits[0].vectors) == {VISUAL, AUDIO}
+    page2 = store.hybrid_search([query], {}, "", limit=5, offset=5)
+    page1 = store.hybrid_search([query], {}, "", limit=5)
+    assert not {h.video_id for h in page1} & {h.video_id for h in page2}
+    speech = store.hybrid_search([query], {}, "", limit=30, filters=SearchFilters(
+        has_speech=True, tags=("common",)))
+    assert speech and all(h.payload["has_speech"] for h in speech)
+
+
+def test_a_rebuild_is_invisible_until_switched_and_a_failed_one_leaves_the_live(store):
+    _, points = _corpus(10)
+    store.upsert(points)
+    live = store.physical_collection()
+    target = store.begin_rebuild()
+    store.copy_into(target, [p.video_id for p in points[:4]])
+    store.upsert([_point("e" * 16, np.ones(384), "redone", "new")], collection=target)
+    assert store.count() == 10 and store.physical_collection() == live  # not yet
+    assert store.switch_to(target) == live
+    assert store.count() == 5 and store.get("e" * 16)["title"] == "new"
+    doomed = store.begin_rebuild()
+    store.abandon_rebuild(doomed)
+    assert store.count() == 5 and store.physical_collection() == target
+
+
+def test_points_the_store_would_refuse_write_nothing(store):
+    good = _point("a" * 16, np.ones(384), "fine", "ok")
+    bad = VideoPoint("b" * 16, {"video_id": "b" * 16}, {TEXT: [1.0, 2.0]}, {})
+    with pytest.raises(ValueError, match="dimensions"):
+        store.upsert([good, bad])
+    assert store.count() == 0
+
+
+# The embedded engine: one folder, several processes -------------------------------------
+
+
+def _run(code: str, *args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from test_store import _corpus
+from shortlist.store.edge_store import EdgeStore
+pause = float(sys.argv[4])  # the time a video takes between writes, in a real ingest
+store = EdgeStore(Path(sys.argv[1]), linger_s=pause / 2)
+_, points = _corpus(int(sys.argv[2]))
+for start in range(0, len(points), 5):
+    store.upsert(points[start:start + 5])
+    print(start + 5, flush=True)
+    time.sleep(pause)
+"""
+
+
+def test_processes_take_turns_on_the_embedded_store(tmp_path):
+    """An ingest (writing batch after batch) and searches in other processes interleave."""
+    writer = _run(WRITER, str(tmp_path / "q"), "60", str(Path(__file__).parent), "0.3")
+    seen = []
+    while writer.poll() is None or not seen:
+        reader = EdgeStore(tmp_path / "q", wait_s=20)  # one `shortlist` command
+        seen.append(reader.count())
+        reader.close()
+        time.sleep(0.1)  # commands are processes: each takes a moment to start
+    assert writer.wait(60) == 0, writer.stderr.read()
+    assert EdgeStore(tmp_path / "q").count() == 60
+    assert seen == sorted(seen) and len(set(seen)) > 3  # the reads saw the ingest progress
+
+
+def test_a_held_store_makes_others_wait_then_fail_clearly(tmp_path):
+    holder = EdgeStore(tmp_path / "q", hold=True)
+    holder.count()
+    code = ("import sys; from pathlib import Path; from shortlist.store.edge_store import "
+            "EdgeStore\nEdgeStore(Path(sys.argv[1]), wait_s=0.5).count()")
+    proc = _run(code, str(tmp_path / "q"))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "in use by another Shortlist process" in err
+    holder.close()
+    assert EdgeStore(tmp_path / "q").count() == 0
+
+
+def test_a_writer_killed_mid_batch_loses_no_written_batch_and_a_rerun_doubles_nothing(
+        tmp_path):
+    writer = _run(WRITER, str(tmp_path / "q"), "400", str(Path(__file__).parent), "0")
+    for line in writer.stdout:  # let a few batches land, then kill it mid-write
+        if int(line) >= 50:
+            break
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(30)
+    store = EdgeStore(tmp_path / "q")
+    after_kill = store.count()
+    assert after_kill >= 50 and after_kill % 5 == 0  # whole batches only
+    _, points = _corpus(400)
+    assert all(p["video_id"] for p in store.get_many([p.video_id for p in points[:50]]))
+    store.upsert(points)  # the rerun
+    assert store.count() == 400
+    store.close()
+
+
+def test_a_local_mode_catalogue_moves_into_the_engine_counted_and_kept(tmp_path):
+    """A catalogue made by the previous version (qdrant-client local mode behind an alias)
+    is copied on first open; the old folder is moved aside, not deleted."""
+    from qdrant_client import QdrantClient
+    from qdrant_client import models as m
+
+    from shortlist.store.records import DIMENSIONS, KEYWORDS
+
+    folder = tmp_path / "qdrant"
+    old = QdrantClient(path=str(folder))
+    old.create_collection("videos-old", vectors_config={
+        name: m.VectorParams(size=dim, distance=m.Distance.COSINE)
+        for name, dim in DIMENSIONS.items()},
+        sparse_vectors_config={KEYWORDS: m.SparseVectorParams(modifier=m.Modifier.IDF)})
+    old.update_collection_aliases(change_aliases_operations=[m.CreateAliasOperation(
+        create_alias=m.CreateAlias(collection_name="videos-old", alias_name="videos"))])
+    _, points = _corpus(12)
+    from shortlist.store.ids import point_id_for
+
+    def keywords(p: VideoPoint) -> m.SparseVector:
+        idx = sorted(p.sparse)
+        return m.SparseVector(indices=idx, values=[p.sparse[i] for i in idx])
+
+    old.upsert("videos-old", points=[m.PointStruct(
+        id=point_id_for(p.video_id), payload=p.payload, vector={**p.dense, KEYWORDS: keywords(p)})
+        for p in points])
+    old.close()
+    (folder / "videos-old-index.db").write_bytes(b"side index of the old version")
+
+    store = EdgeStore(folder)
+    assert store.count() == 12
+    assert store.get(points[4].video_id)["title"] == "T4"
+    assert store.keyword_ranking("word4", limit=3) == [points[4].video_id]
+    backup = folder / "local-mode-backup"
+    assert (backup / "meta.json").exists() and (backup / "videos-old-index.db").exists()
+    assert not (folder / "collection").exists()
+    assert json.loads((folder / "videos.json").read_text())["shard"]
+    store.close()
+    assert EdgeStore(folder).count() == 12  # once: the second open finds the engine's shard
+
+
+def test_a_shard_with_other_vector_sizes_is_refused_with_the_way_out(tmp_path):
+    store = EdgeStore(tmp_path / "q")
+    store.count()
+    store.close()
+    shard = next((tmp_path / "q" / "shards").iterdir())
+    config = json.loads((shard / "edge_config.json").read_text())
+    config["vectors"]["visual"]["size"] = 1280
+    (shard / "edge_config.json").write_text(json.dumps(config))
+    with pytest.raises(StoreUnavailable, match="SHORTLIST_DATA_DIR"):
+        EdgeStore(tmp_path / "q").count()
+
+
+def test_the_store_package_does_not_import_the_api_package():
+    code = ("import sys, shortlist.store.edge_store, shortlist.store.qdrant_store, "
+            "shortlist.store.migrate, shortlist.store.interface\n"
+            "print(sorted(m for m in sys.modules if m.startswith('shortlist.api')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
