@@ -105,3 +105,26 @@ def test_a_user_with_two_unrelated_interests_gets_both(tmp_path):
         assert not set(picks) & set(ids["sport"][:2] + ids["paint"][:2])
     finally:
         store.close()
+
+
+def test_interest_scores_equal_the_pairwise_definition():
+    """The matrix form scores as `similarity` pair by pair does: spaces a video lacks are
+    left out of its mean, the two nearest liked videos count, a skip counts against."""
+    from shortlist.recommend.interests import NEAREST, SKIP_PENALTY, interest_scores, similarity
+
+    rng = np.random.default_rng(5)
+
+    def video(spaces: tuple[str, ...]) -> dict[str, list[float]]:
+        return {s: rng.normal(size=8).tolist() for s in spaces}
+
+    candidates = {f"c{i}": video(("text", "visual") if i % 2 else ("text", "speech", "audio"))
+                  for i in range(7)}
+    liked = {f"l{i}": (video(("text", "speech", "visual")), 1.0 + i) for i in range(4)}
+    skipped = {"s": video(("visual",))}
+    scores = interest_scores(candidates, liked, skipped)
+    for cid, vectors in candidates.items():
+        sims = sorted(((similarity(vectors, v), w) for v, w in liked.values()),
+                      key=lambda sw: -sw[0])[:NEAREST]
+        expected = sum(s * w for s, w in sims) / sum(w for _, w in sims)
+        expected -= SKIP_PENALTY * similarity(vectors, skipped["s"])
+        assert scores[cid] == pytest.approx(expected, abs=1e-6)

@@ -31,7 +31,8 @@ Vectors = Mapping[str, list[float]]
 
 
 def similarity(a: Vectors, b: Vectors, weights: Mapping[str, float] | None = None) -> float:
-    """Weighted mean cosine over the spaces both videos have; 0 when they share none."""
+    """Weighted mean cosine over the spaces both videos have; 0 when they share none.
+    The definition: interest_scores computes it for all pairs at once."""
     weights = SPACE_WEIGHTS if weights is None else weights
     total = weight = 0.0
     for space, w in weights.items():

@@ -48,6 +48,9 @@ RRF_K = 2  # Qdrant's default
 # Edge 0.9.0 matches no boolean payload value (its MatchValue(True) compares as the integer
 # 1), so the engine filters `has_speech` on a keyword copy kept beside it, never returned.
 SPEECH_KEY = "_has_speech"
+# Points written since the engine last built its indexes before this process asks it to
+# (at least, and at least a quarter of the catalogue, so bulk loads do not re-index often).
+OPTIMIZE_AFTER = 5000
 
 
 class EdgeStore:
@@ -64,6 +67,7 @@ class EdgeStore:
         self._users = 0  # operations using the open shard now (nested calls share it)
         self._targets: dict[str, Any] = {}  # rebuilds in progress: name -> open shard
         self._retired: list[tuple[Any, Path]] = []  # replaced shards still in use here
+        self._unindexed = 0  # points this process wrote to the live shard since optimize
         self._folder_lock = None  # the open lock file while this process has the shard
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()
@@ -175,6 +179,7 @@ class EdgeStore:
             try:
                 migrate_local_mode(self.path, self.collection,
                                    lambda points: self._write(target, points))
+                target.optimize()
             finally:
                 target.close()
         self._point_at(name)
@@ -249,6 +254,9 @@ class EdgeStore:
             return
         with self._live() as shard:
             self._write(shard, points)
+            self._unindexed += len(points)
+            if self._unindexed >= OPTIMIZE_AFTER and self._unindexed * 4 >= self.count():
+                self.optimize()
 
     def _write(self, shard, points: Sequence[VideoPoint]) -> None:
         """Upsert and flush: once this returns the points survive a kill of the process."""
@@ -274,6 +282,13 @@ class EdgeStore:
         with self._live() as shard, self._write_lock:
             shard.update(UpdateOperation.delete_points([_uuid(v) for v in video_ids]))
             shard.flush()
+
+    def optimize(self) -> None:
+        """Let the engine merge segments and build HNSW over what was written (blocking):
+        until then new points are searched exactly, which costs more as they grow."""
+        with self._live() as shard, self._write_lock:
+            shard.optimize()
+            self._unindexed = 0
 
     # Rebuilds: a new shard beside the live one, switched in by renaming the pointer -----
 
@@ -303,6 +318,7 @@ class EdgeStore:
         with self._lock:
             old = self._live_name()
             shard = self._targets.pop(target)
+            shard.optimize()  # the new build goes live indexed
             shard.flush()
             self._point_at(target)
             if self._shard is None:  # not open here: the next operation opens the new one

@@ -2,9 +2,9 @@
 
 Runs once, on the first open of a folder that holds a local-mode catalogue and no Edge
 pointer. Every point is copied with its dense vectors and payload (its keyword vector is
-made again from the payload's words, as this version tokenizes them), the copy is counted against
-the source, and only then is the old folder moved aside (to `local-mode-backup/`), never
-deleted: a user can go back to the old version by moving it back.
+made again from the payload's words, as this version tokenizes them); the copy is counted
+against the source, and only then are the old files moved aside (to `local-mode-backup/`),
+never deleted: a user can go back to the old version by moving them back.
 """
 
 from __future__ import annotations

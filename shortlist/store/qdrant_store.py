@@ -136,6 +136,9 @@ class QdrantServerStore:
         if structs:
             self.client.upsert(collection or self.collection, points=structs, wait=True)
 
+    def optimize(self) -> None:
+        """A server builds its indexes by itself, in the background."""
+
     # Rebuilds: a new collection beside the live one, switched in by moving the alias --------
 
     def begin_rebuild(self) -> str:

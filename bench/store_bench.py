@@ -1,0 +1,178 @@
+"""The store alone, in-process: search (plain and filtered), similar and nearest latency, and
+approximate-search recall against exact search, per backend and catalogue size.
+
+  python bench/store_bench.py [--sizes 10000 100000] [--queries 200] [--out bench/results]
+
+Backends: the embedded engine (Qdrant Edge, before and after its optimizer builds HNSW) and a
+Qdrant server as qdrant-client's in-process mode runs it (only up to 10k: it scores every
+point in Python). Catalogues are synthetic (random unit vectors, words from a fixed
+vocabulary). Writes OUT/store.json and OUT/store.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.serving_bench import WORDS  # noqa: E402
+
+
+def points(size: int, seed: int = 0):
+    from shortlist.store.records import DIMENSIONS, VideoPoint
+    from shortlist.text import sparse_weights
+
+    rng = np.random.default_rng(seed)
+    for i in range(size):
+        vid = f"{i:016x}"
+        words = rng.choice(WORDS, size=12).tolist()
+        dense = {}
+        for name, dim in DIMENSIONS.items():
+            v = rng.normal(size=dim).astype(np.float32)
+            dense[name] = (v / np.linalg.norm(v)).tolist()
+        payload = {"video_id": vid, "title": " ".join(words[:4]), "tags": words[:6],
+                   "genres": words[6:8], "duration_s": float(rng.uniform(3, 120)),
+                   "language": "en", "has_speech": bool(rng.random() < 0.6),
+                   "ingested_at": f"2026-11-{1 + int(rng.integers(0, 20)):02d}T00:00:00Z"}
+        yield VideoPoint(vid, payload, dense, sparse_weights([(" ".join(words), 1.0)]))
+
+
+def fill(store, size: int) -> float:
+    started, batch = time.perf_counter(), []
+    for p in points(size):
+        batch.append(p)
+        if len(batch) == 500:
+            store.upsert(batch)
+            batch = []
+    if batch:
+        store.upsert(batch)
+    return time.perf_counter() - started
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50_ms": round(1000 * statistics.median(ordered), 2),
+            "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2)}
+
+
+def latencies(store, size: int, queries: int) -> dict:
+    from shortlist.store.records import TEXT, VISUAL, SearchFilters
+    from shortlist.text import query_sparse
+
+    rng = np.random.default_rng(7)
+    ids = [f"{i:016x}" for i in range(size)]
+
+    def vec(n: int) -> list[float]:
+        v = rng.normal(size=n)
+        return (v / np.linalg.norm(v)).tolist()
+
+    filtered = SearchFilters(has_speech=True, max_duration_s=60)
+    calls = {
+        "search": lambda: store.hybrid_search([vec(384)], query_sparse("rocket space"),
+                                              "rocket space", limit=10),
+        "search_filtered": lambda: store.hybrid_search(
+            [vec(384)], query_sparse("rocket space"), "rocket space", limit=10,
+            filters=filtered),
+        "similar": lambda: store.fused_neighbours(
+            {VISUAL: vec(256), TEXT: vec(384)}, limit=35, exclude=[ids[0]]),
+        "nearest": lambda: store.nearest(vec(384), TEXT, 20),
+    }
+    out = {}
+    for name, call in calls.items():
+        call()
+        samples = []
+        for _ in range(queries):
+            t = time.perf_counter()
+            call()
+            samples.append(time.perf_counter() - t)
+        out[name] = percentiles(samples)
+    out["filtered_over_plain_p50"] = round(out["search_filtered"]["p50_ms"]
+                                           / out["search"]["p50_ms"], 2)
+    return out
+
+
+def recall_at_10(store, size: int, queries: int = 100) -> float:
+    """Top 10 by the store against exact cosine top 10, text space."""
+    from shortlist.store.records import TEXT
+
+    matrix = np.array([p.dense[TEXT] for p in points(size)], dtype=np.float32)
+    rng = np.random.default_rng(11)
+    hits = 0
+    for _ in range(queries):
+        q = rng.normal(size=384).astype(np.float32)
+        exact = {f"{i:016x}" for i in np.argsort(-(matrix @ q))[:10]}
+        hits += len(exact & set(store.nearest(q.tolist(), TEXT, 10)))
+    return round(hits / (10 * queries), 4)
+
+
+def main() -> int:
+    from shortlist.store.edge_store import EdgeStore
+    from shortlist.store.qdrant_store import QdrantServerStore
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--server-up-to", type=int, default=10000)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    args = ap.parse_args()
+    results = {"machine": f"{os.cpu_count()} cores", "rows": []}
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            edge = EdgeStore(Path(tmp) / "qdrant", hold=True)
+            fill_s = fill(edge, size)
+            row = {"backend": "edge (as written)", "size": size, "fill_s": round(fill_s, 1),
+                   **latencies(edge, size, args.queries),
+                   "recall@10": recall_at_10(edge, size)}
+            results["rows"].append(row)
+            print(json.dumps(row), flush=True)
+            started = time.perf_counter()
+            edge.optimize()
+            row = {"backend": "edge (optimized: HNSW)", "size": size,
+                   "optimize_s": round(time.perf_counter() - started, 1),
+                   **latencies(edge, size, args.queries), "recall@10": recall_at_10(edge, size)}
+            results["rows"].append(row)
+            print(json.dumps(row), flush=True)
+            edge.close()
+        if size <= args.server_up_to:
+            server = QdrantServerStore(location=":memory:")
+            fill_s = fill(server, size)
+            row = {"backend": "server (in-process stand-in)", "size": size,
+                   "fill_s": round(fill_s, 1), **latencies(server, size, min(50, args.queries)),
+                   "recall@10": recall_at_10(server, size)}
+            results["rows"].append(row)
+            print(json.dumps(row), flush=True)
+            server.close()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "store.json").write_text(json.dumps(results, indent=1))
+    lines = ["# Store benchmark", "",
+             f"The store alone, in-process, synthetic catalogues, {results['machine']}; "
+             "search is hybrid (one dense query in three spaces and the keywords, fused), "
+             "filtered adds has_speech and a duration range, similar fuses two spaces. "
+             "Command: `python bench/store_bench.py`.", "",
+             "| backend | videos | search p50/p99 ms | filtered p50/p99 ms | filtered/plain p50 "
+             "| similar p50/p99 ms | nearest p50/p99 ms | recall@10 vs exact |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results["rows"]:
+        def pair(name: str, r=r) -> str:
+            return f"{r[name]['p50_ms']} / {r[name]['p99_ms']}"
+        lines.append(f"| {r['backend']} | {r['size']} | {pair('search')} | "
+                     f"{pair('search_filtered')} | {r['filtered_over_plain_p50']} | "
+                     f"{pair('similar')} | {pair('nearest')} | {r['recall@10']} |")
+    (out / "store.md").write_text("\n".join(lines) + "\n")
+    print((out / "store.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
