@@ -60,7 +60,7 @@ def test_an_upload_becomes_searchable_then_a_reindex_runs_while_search_answers(s
     stack.start(str(BIN / "shortlist"), "serve", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/healthz")
-    aliases_before = json.loads((data / "qdrant" / "meta.json").read_text())["aliases"]
+    live_before = json.loads((data / "qdrant" / "videos.json").read_text())["shard"]
     answers: list[tuple[int, str]] = []
     stop = threading.Event()
 
@@ -86,8 +86,9 @@ def test_an_upload_becomes_searchable_then_a_reindex_runs_while_search_answers(s
         pytest.fail(f"the reindex run failed\n{run.stdout}\n{run.stderr}\n{dump}")
     assert len(answers) > 3
     assert set(answers) == {(200, "s3://uploads/inbox/talk about galaxies.mp4")}, answers
-    aliases_after = json.loads((data / "qdrant" / "meta.json").read_text())["aliases"]
-    assert aliases_after["videos"] != aliases_before["videos"]  # switched to the new index
+    live_after = json.loads((data / "qdrant" / "videos.json").read_text())["shard"]
+    assert live_after != live_before  # switched to the new build
+    assert [p.name for p in (data / "qdrant" / "shards").iterdir()] == [live_after]
     artifacts = subprocess.run([str(BIN / "prefect"), "artifact", "ls"],
                                env={**stack.env, "COLUMNS": "250"}, capture_output=True,
                                text=True)

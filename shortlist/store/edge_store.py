@@ -38,6 +38,7 @@ from shortlist.store.records import (
     SearchFilters,
     VideoPoint,
     check_point,
+    page_of,
 )
 
 # The keyword ranking counts twice in the fusion, against one per dense space: with three
@@ -402,10 +403,10 @@ class EdgeStore:
             weights.append(KEYWORD_WEIGHT)
         with self._live() as shard:
             found = shard.query(QueryRequest(
-                limit=limit, offset=offset, prefetches=prefetches,
+                limit=offset + 2 * limit, prefetches=prefetches,
                 query=Fusion.Rrf(k=RRF_K, weights=weights), with_payload=True,
                 with_vector=False))
-        return [_hit(p) for p in found]
+        return page_of([_hit(p) for p in found], offset, limit)
 
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
                          exclude: Sequence[str] = ()) -> list[Hit]:
@@ -418,9 +419,9 @@ class EdgeStore:
                       for name, vec in vectors.items()]
         with self._live() as shard:
             found = shard.query(QueryRequest(
-                limit=limit, prefetches=prefetches, query=Fusion.Rrf(k=RRF_K),
+                limit=2 * limit, prefetches=prefetches, query=Fusion.Rrf(k=RRF_K),
                 with_payload=True, with_vector=list(vectors)))
-        return [_hit(p) for p in found]
+        return page_of([_hit(p) for p in found], 0, limit)
 
     def nearest(self, vector: list[float], using: str, limit: int,
                 exclude: Sequence[str] = ()) -> list[str]:

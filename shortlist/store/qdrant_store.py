@@ -23,6 +23,7 @@ from shortlist.store.records import (
     SearchFilters,
     VideoPoint,
     check_point,
+    page_of,
 )
 
 # Weighted as on the embedded engine (shortlist/store/edge_store.py), so both rank alike.
@@ -244,8 +245,8 @@ class QdrantServerStore:
         result = self.client.query_points(
             self.collection, prefetch=prefetch,
             query=m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=weights)),
-            limit=limit, offset=offset, with_payload=True)
-        return [_hit(p) for p in result.points]
+            limit=offset + 2 * limit, with_payload=True)
+        return page_of([_hit(p) for p in result.points], offset, limit)
 
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
                          exclude: Sequence[str] = ()) -> list[Hit]:
@@ -257,8 +258,8 @@ class QdrantServerStore:
                                filter=query_filter) for name, vec in vectors.items()]
         result = self.client.query_points(
             self.collection, prefetch=prefetch, query=m.RrfQuery(rrf=m.Rrf(k=RRF_K)),
-            limit=limit, with_payload=True, with_vectors=list(vectors))
-        return [_hit(p) for p in result.points]
+            limit=2 * limit, with_payload=True, with_vectors=list(vectors))
+        return page_of([_hit(p) for p in result.points], 0, limit)
 
     def nearest(self, vector: list[float], using: str, limit: int,
                 exclude: Sequence[str] = ()) -> list[str]:

@@ -6,6 +6,7 @@ Shared by every store implementation; no client is imported here.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,14 @@ class Hit:
     score: float
     payload: dict[str, Any]
     vectors: dict[str, list[float]] | None = None
+
+
+def page_of(hits: Sequence[Hit], offset: int, limit: int) -> list[Hit]:
+    """One page of fused hits, ties broken by video id. Rank fusion gives equal scores to
+    videos at the same ranks, and an engine orders those by segment layout, which changes
+    when a shard is reopened; so stores fetch past the page and cut here."""
+    ordered = sorted(hits, key=lambda h: (-round(h.score, 9), h.video_id))
+    return ordered[offset:offset + limit]
 
 
 @dataclass(frozen=True)
