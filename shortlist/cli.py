@@ -118,6 +118,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     c.set_defaults(handler=cmd_reindex)
 
+    c = sub.add_parser("copy-store", help="copy the embedded catalogue to a Qdrant server "
+                       "(then set QDRANT_URL to use it)")
+    c.add_argument("--to-url", required=True, help="the Qdrant server, e.g. http://host:6333")
+    c.add_argument("--api-key", default=os.environ.get("QDRANT_API_KEY"),
+                   help="its API key (default: $QDRANT_API_KEY)")
+    c.set_defaults(handler=cmd_copy_store)
+
     c = sub.add_parser("serve", help="the HTTP API and the web page")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8000)
@@ -372,6 +379,23 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(result["markdown"])
     return 1 if result["failed"] else 0
+
+
+def cmd_copy_store(args: argparse.Namespace, settings: Settings) -> int:
+    from shortlist.store.copy import copy_catalogue
+    from shortlist.store.edge_store import EdgeStore
+    from shortlist.store.qdrant_store import QdrantServerStore
+
+    source = EdgeStore(settings.qdrant_path, collection=settings.collection)
+    target = QdrantServerStore(url=args.to_url, api_key=args.api_key,
+                               collection=settings.collection, timeout_s=30)
+    try:
+        copied = copy_catalogue(source, target)
+    finally:
+        source.close()
+        target.close()
+    print(f"copied {copied} videos to {args.to_url}; set QDRANT_URL={args.to_url} to use them")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

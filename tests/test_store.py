@@ -249,3 +249,25 @@ def test_the_store_package_does_not_import_the_api_package():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_catalogue_copies_to_a_server_store_counted_and_searchable(tmp_path):
+    """How a catalogue moves from the embedded store to a Qdrant server: every point, its
+    vectors and its words, and copying again doubles nothing."""
+    from shortlist.store.copy import copy_catalogue
+
+    vecs, points = _corpus(40)
+    edge = EdgeStore(tmp_path / "q")
+    edge.upsert(points)
+    server = QdrantServerStore(location=":memory:")
+    assert copy_catalogue(edge, server, batch=16) == 40
+    assert copy_catalogue(edge, server, batch=16) == 40 and server.count() == 40
+    query = [list(vecs[7])]
+    assert ([h.video_id for h in server.hybrid_search(query, query_sparse("word7"), "", 5)]
+            == [h.video_id for h in edge.hybrid_search(query, query_sparse("word7"), "", 5)])
+    vid = points[3].video_id
+    copied, kept = server.vectors([vid])[vid], edge.vectors([vid])[vid]
+    assert set(copied) == set(kept)
+    assert all(np.allclose(copied[name], kept[name], atol=1e-6) for name in kept)
+    edge.close()
+    server.close()
