@@ -26,7 +26,7 @@ def default_data_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
-    # Store: embedded folder under data_dir unless qdrant_url names a server.
+    # Store: the embedded engine under data_dir unless qdrant_url names a server.
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     collection: str = "videos"

@@ -1,6 +1,6 @@
 """Who owns the embedded store: `shortlist serve` leaves its address in the data dir.
 
-The embedded Qdrant folder admits one process. While `serve` holds it, a job that needs
+The embedded store admits one process at a time. While `serve` holds it, a job that needs
 the store (ingest, the nightly reindex, the read commands) finds the owner here and asks
 it to do the work, so search keeps answering.
 
