@@ -32,20 +32,18 @@ from shortlist.store.ids import point_id_for
 from shortlist.store.records import (
     DIMENSIONS,
     INDEXED_FIELDS,
+    KEYWORD_WEIGHT,
     KEYWORDS,
+    RRF_K,
     TEXT_SPACES,
     Hit,
     SearchFilters,
     VideoPoint,
     check_point,
+    dense_only,
     page_of,
 )
 
-# The keyword ranking counts twice in the fusion, against one per dense space: with three
-# spaces a word match was outvoted (`shortlist eval`: keyword queries nDCG@10 .84 -> .92,
-# all queries .706 -> .718, multi-preference .57 -> .53).
-KEYWORD_WEIGHT = 2.0
-RRF_K = 2  # Qdrant's default
 # Edge 0.9.0 matches no boolean payload value (its MatchValue(True) compares as the integer
 # 1), so the engine filters `has_speech` on a keyword copy kept beside it, never returned.
 SPEECH_KEY = "_has_speech"
@@ -363,7 +361,7 @@ class EdgeStore:
             return None
         record = _payload(found[0])
         if with_vectors:
-            record["_vectors"] = _dense_only(found[0].vector)
+            record["_vectors"] = dense_only(found[0].vector)
         return record
 
     def get_many(self, video_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -477,7 +475,7 @@ class EdgeStore:
         with self._live() as shard:
             found = shard.retrieve([_uuid(v) for v in video_ids], with_payload=["video_id"],
                                    with_vector=list(DIMENSIONS))
-        return {str((r.payload or {}).get("video_id")): _dense_only(r.vector) for r in found}
+        return {str((r.payload or {}).get("video_id")): dense_only(r.vector) for r in found}
 
     def newest(self, limit: int) -> list[dict[str, Any]]:
         """The most recently ingested videos, by the engine's index on `ingested_at`."""
@@ -537,12 +535,6 @@ def _uuid(video_id: str) -> uuid.UUID:
     return uuid.UUID(point_id_for(video_id))
 
 
-def _dense_only(vector) -> dict[str, list[float]]:
-    if not isinstance(vector, dict):
-        return {}
-    return {k: v for k, v in vector.items() if isinstance(v, list)}
-
-
 def _payload(record) -> dict[str, Any]:
     payload = dict(record.payload or {})
     payload.pop(SPEECH_KEY, None)
@@ -552,4 +544,4 @@ def _payload(record) -> dict[str, Any]:
 def _hit(p) -> Hit:
     payload = _payload(p)
     return Hit(str(payload.get("video_id")), float(p.score), payload,
-               _dense_only(p.vector) if p.vector else None)
+               dense_only(p.vector) if p.vector else None)

@@ -17,18 +17,17 @@ from shortlist.store.ids import point_id_for
 from shortlist.store.records import (
     DIMENSIONS,
     INDEXED_FIELDS,
+    KEYWORD_WEIGHT,
     KEYWORDS,
+    RRF_K,
     TEXT_SPACES,
     Hit,
     SearchFilters,
     VideoPoint,
     check_point,
+    dense_only,
     page_of,
 )
-
-# Weighted as on the embedded engine (shortlist/store/edge_store.py), so both rank alike.
-KEYWORD_WEIGHT = 2.0
-RRF_K = 2
 
 
 class QdrantServerStore:
@@ -200,7 +199,7 @@ class QdrantServerStore:
             return None
         record = dict(found[0].payload or {})
         if with_vectors:
-            record["_vectors"] = _dense_only(found[0].vector)
+            record["_vectors"] = dense_only(found[0].vector)
         return record
 
     def get_many(self, video_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -290,7 +289,7 @@ class QdrantServerStore:
             return {}
         found = self.client.retrieve(self.collection, [point_id_for(v) for v in video_ids],
                                      with_payload=["video_id"], with_vectors=True)
-        return {str(p.payload["video_id"]): _dense_only(p.vector) for p in found}
+        return {str(p.payload["video_id"]): dense_only(p.vector) for p in found}
 
     def newest(self, limit: int) -> list[dict[str, Any]]:
         """The most recently ingested videos, by the payload index on `ingested_at`."""
@@ -327,16 +326,10 @@ def qdrant_filter(filters: SearchFilters, exclude_ids: Sequence[str] = ()):
     return m.Filter(must=must or None, must_not=must_not or None)
 
 
-def _dense_only(vector) -> dict[str, list[float]]:
-    if not isinstance(vector, dict):
-        return {}
-    return {k: v for k, v in vector.items() if isinstance(v, list)}
-
-
 def _hit(p) -> Hit:
     payload = dict(p.payload or {})
     return Hit(str(payload.get("video_id")), float(p.score), payload,
-               _dense_only(p.vector) if p.vector else None)
+               dense_only(p.vector) if p.vector else None)
 
 
 class _Unreachable:
