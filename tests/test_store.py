@@ -90,6 +90,19 @@ def test_reads_and_rankings_agree_with_exact_search(store):
     hits = store.fused_neighbours(own, limit=5, exclude=[points[3].video_id])
     assert points[3].video_id not in {h.video_id for h in hits} and len(hits) == 5
     assert set(hits[0].vectors) == {VISUAL, AUDIO}
+    # liked videos 1 and 20: both interests lead, the liked and the excluded never appear,
+    # and a video like the disliked one (27) sinks below its place by likeness alone
+    liked = [points[1].dense, points[20].dense]
+    found = store.liked_neighbours(liked, [points[27].dense], {TEXT: 2.0, VISUAL: 0.5}, 6,
+                                   exclude=[points[1].video_id, points[20].video_id])
+    ids = [h.video_id for h in found]
+    assert len(ids) == 6 and not {points[1].video_id, points[20].video_id} & set(ids)
+    assert set(found[0].vectors) == {TEXT, VISUAL, AUDIO}
+    near = {int(i, 16) for i in ids}
+    cos = (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)) @ (
+        vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).T
+    nearest_each = {int(np.argsort(-cos[k])[1]) for k in (1, 20)} - {1, 20, 27}
+    assert nearest_each <= near and 27 not in near
     page2 = store.hybrid_search([query], {}, "", limit=5, offset=5)
     page1 = store.hybrid_search([query], {}, "", limit=5)
     assert not {h.video_id for h in page1} & {h.video_id for h in page2}

@@ -50,13 +50,14 @@ def interest_scores(candidates: Mapping[str, Vectors], liked: Mapping[str, tuple
     (liked: id -> (vectors, weight from recency and share watched)), less a share of its
     similarity to the most similar skipped video. `similarity` for every pair at once, as
     matrices (one pair at a time cost a second per request at 1k videos)."""
-    if not liked or not candidates:
-        return {}
     weights = SPACE_WEIGHTS if weights is None else weights
+    if not liked or not candidates or not any(weights.values()):
+        return dict.fromkeys(candidates, 0.0)
     nearest = NEAREST if nearest is None else nearest
     ids = list(candidates)
-    cands = [candidates[c] for c in ids]
-    sims = _similarities(cands, [v for v, _ in liked.values()], weights)  # C x L
+    cands = _space_rows([candidates[c] for c in ids], weights)  # converted once: the cost
+    sims = _similarities(cands, _space_rows([v for v, _ in liked.values()], weights),
+                         weights)  # C x L
     liked_weights = np.array([w for _, w in liked.values()])
     top = np.argsort(-sims, axis=1, kind="stable")[:, :nearest]
     top_sims = np.take_along_axis(sims, top, axis=1)
@@ -64,25 +65,32 @@ def interest_scores(candidates: Mapping[str, Vectors], liked: Mapping[str, tuple
     totals = top_weights.sum(axis=1)
     scores = (top_sims * top_weights).sum(axis=1) / np.where(totals == 0, 1.0, totals)
     if skipped:
-        scores -= SKIP_PENALTY * _similarities(cands, list(skipped.values()), weights).max(axis=1)
+        scores -= SKIP_PENALTY * _similarities(
+            cands, _space_rows(list(skipped.values()), weights), weights).max(axis=1)
     return {cid: float(score) for cid, score in zip(ids, scores, strict=True)}
 
 
-def _similarities(rows: list[Vectors], cols: list[Vectors],
-                  weights: Mapping[str, float]) -> np.ndarray:
+Rows = dict[str, tuple[np.ndarray | None, np.ndarray]]
+
+
+def _space_rows(videos: list[Vectors], weights: Mapping[str, float]) -> Rows:
+    """Per weighted space: the videos' unit vectors as rows, and which videos have one."""
+    return {space: _unit_rows([v.get(space) for v in videos]) for space, w in weights.items()
+            if w}
+
+
+def _similarities(rows: Rows, cols: Rows, weights: Mapping[str, float]) -> np.ndarray:
     """`similarity(row, col)` for every pair."""
-    total = np.zeros((len(rows), len(cols)))
-    weight = np.zeros((len(rows), len(cols)))
-    for space, w in weights.items():
-        if not w:
-            continue
-        a, a_has = _unit_rows([r.get(space) for r in rows])
-        b, b_has = _unit_rows([c.get(space) for c in cols])
+    n_rows, n_cols = len(next(iter(rows.values()))[1]), len(next(iter(cols.values()))[1])
+    total = np.zeros((n_rows, n_cols))
+    weight = np.zeros((n_rows, n_cols))
+    for space, (a, a_has) in rows.items():
+        b, b_has = cols[space]
         if a is None or b is None:
             continue
         both = np.outer(a_has, b_has)
-        total += w * (a @ b.T) * both
-        weight += w * both
+        total += weights[space] * (a @ b.T) * both
+        weight += weights[space] * both
     return np.divide(total, weight, out=np.zeros_like(total), where=weight > 0)
 
 
@@ -92,8 +100,8 @@ def _unit_rows(vectors: list[list[float] | None]) -> tuple[np.ndarray | None, np
     if not present.any():
         return None, present
     size = len(next(v for v in vectors if v is not None))
-    matrix = np.zeros((len(vectors), size))
-    matrix[present] = np.array([v for v in vectors if v is not None], dtype=np.float64)
+    matrix = np.zeros((len(vectors), size), dtype=np.float32)
+    matrix[present] = np.array([v for v in vectors if v is not None], dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms == 0, 1.0, norms), present
 

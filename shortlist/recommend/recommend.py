@@ -15,7 +15,7 @@ from shortlist.models.text_embedding import TextEmbedder
 from shortlist.recommend.events import EventLog
 from shortlist.recommend.interests import SPACE_WEIGHTS, interest_scores
 from shortlist.recommend.search import search
-from shortlist.recommend.similar import is_duplicate
+from shortlist.recommend.similar import is_duplicate, same_length
 from shortlist.recommend.taste import Taste, taste_from_events
 from shortlist.store.interface import VideoStore
 from shortlist.store.records import TEXT, Hit
@@ -24,6 +24,8 @@ MAX_POSITIVES = 20
 # Maximal marginal relevance: 1.0 is none. Measured with `shortlist eval`: 0.85 kept
 # precision@10 (0.192 without, 0.198 with), 0.7 cost some (0.190).
 DIVERSITY = 0.85
+# Candidates the engine proposes per recommendation slot before interest scoring.
+CANDIDATES_PER_SLOT = 4
 
 
 def recommend(store: VideoStore, events: EventLog, user_id: str, limit: int = 10,
@@ -39,8 +41,8 @@ def recommend(store: VideoStore, events: EventLog, user_id: str, limit: int = 10
     exclude = sorted(taste.seen | set(taste.negatives))
     pool = limit * 4
     if taste.positives:
-        candidates = _drop_copies_of_seen(store, taste, _from_taste(store, taste, pool,
-                                                                    exclude))
+        candidates = _drop_copies_of_seen(store, taste, _from_taste(store, taste, pool, exclude),
+                                          durations)
         if prefer and embedder is not None:
             candidates = _interleave(candidates, _preferred(store, embedder, prefer, pool,
                                                             exclude))
@@ -54,35 +56,35 @@ def recommend(store: VideoStore, events: EventLog, user_id: str, limit: int = 10
 
 
 def _from_taste(store: VideoStore, taste: Taste, pool: int, exclude: list[str]) -> list[Hit]:
-    """Candidates near any liked video, in any space, scored by their nearest liked videos
-    (shortlist/recommend/interests.py): each interest of the user finds its own."""
+    """Candidates from the engine (near any liked video, in any weighted space), then scored
+    by their nearest liked videos (shortlist/recommend/interests.py): each interest of the
+    user finds its own."""
     ranked = sorted(taste.positives.items(), key=lambda kv: -kv[1])[:MAX_POSITIVES]
     negatives = [v for v, _ in sorted(taste.negatives.items(), key=lambda kv: -kv[1])[:5]]
     known = store.vectors([v for v, _ in ranked] + negatives)
     liked = {v: (known[v], w) for v, w in ranked if v in known}
-    found: dict[str, None] = {}
-    per_query = max(10, pool // 2)
-    for vectors, _ in liked.values():
-        for space, weight in SPACE_WEIGHTS.items():
-            if weight and space in vectors:
-                found.update(dict.fromkeys(store.nearest(vectors[space], space, per_query,
-                                                         exclude)))
-    candidates = store.vectors(list(found))
-    scores = interest_scores(candidates, liked, {v: known[v] for v in negatives if v in known})
-    order = sorted(scores, key=lambda v: -scores[v])[:pool]
-    payloads = {p["video_id"]: p for p in store.get_many(order)}
-    return [Hit(v, scores[v], payloads[v], candidates[v]) for v in order if v in payloads]
+    skipped = {v: known[v] for v in negatives if v in known}
+    if not liked:
+        return []
+    found = store.liked_neighbours([vectors for vectors, _ in liked.values()],
+                                   list(skipped.values()), SPACE_WEIGHTS,
+                                   CANDIDATES_PER_SLOT * pool, exclude)
+    scores = interest_scores({h.video_id: h.vectors or {} for h in found}, liked, skipped)
+    best = sorted(found, key=lambda h: (-scores[h.video_id], h.video_id))[:pool]
+    return [Hit(h.video_id, scores[h.video_id], h.payload, h.vectors) for h in best]
 
 
-def _drop_copies_of_seen(store: VideoStore, taste: Taste, hits: list[Hit]) -> list[Hit]:
-    """A re-upload of something the user watched is not new to them."""
-    seen = sorted(taste.seen)[:50]
+def _drop_copies_of_seen(store: VideoStore, taste: Taste, hits: list[Hit],
+                         durations: dict[str, float]) -> list[Hit]:
+    """A re-upload of something the user watched is not new to them. Only watched videos
+    of a candidate's length can be copies of it, so only their vectors are fetched."""
+    lengths = [float(h.payload.get("duration_s") or 0.0) for h in hits]
+    seen = [s for s in sorted(taste.seen)
+            if any(same_length(float(durations.get(s) or 0.0), n) for n in lengths)][:50]
     vectors = store.vectors(seen)
-    durations = {p["video_id"]: float(p.get("duration_s") or 0.0) for p in store.get_many(seen)}
-    full = store.vectors([h.video_id for h in hits])
-    return [h for h in hits if not any(
-        is_duplicate(vectors[s], durations.get(s, 0.0), full.get(h.video_id, {}),
-                     float(h.payload.get("duration_s") or 0.0)) for s in vectors)]
+    return [h for h, n in zip(hits, lengths, strict=True) if not any(
+        is_duplicate(vectors[s], float(durations.get(s) or 0.0), h.vectors or {}, n)
+        for s in vectors)]
 
 
 def _preferred(store, embedder, prefer: str, pool: int, exclude: list[str]) -> list[Hit]:

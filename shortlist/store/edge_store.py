@@ -440,6 +440,28 @@ class EdgeStore:
                 with_payload=True, with_vector=list(vectors)))
         return page_of([_hit(p) for p in found], 0, limit)
 
+    def liked_neighbours(self, positives: Sequence[dict[str, list[float]]],
+                         negatives: Sequence[dict[str, list[float]]],
+                         weights: dict[str, float], limit: int,
+                         exclude: Sequence[str] = ()) -> list[Hit]:
+        """Videos near any liked video and away from the disliked, in each weighted space
+        (the engine's best-score recommend), fused by weighted rank; with their vectors."""
+        from qdrant_edge import Fusion, Prefetch, Query, QueryRequest, RecommendQuery
+
+        flt = edge_filter(SearchFilters(), exclude)
+        spaces = [s for s, w in weights.items() if w and any(s in p for p in positives)]
+        if not spaces:
+            return []
+        prefetches = [Prefetch(limit=limit, filter=flt, query=Query.RecommendBestScore(
+            RecommendQuery([p[s] for p in positives if s in p],
+                           [n[s] for n in negatives if s in n]), using=s)) for s in spaces]
+        with self._live() as shard:
+            found = shard.query(QueryRequest(
+                limit=limit, prefetches=prefetches,
+                query=Fusion.Rrf(k=RRF_K, weights=[weights[s] for s in spaces]),
+                with_payload=True, with_vector=list(DIMENSIONS)))
+        return page_of([_hit(p) for p in found], 0, limit)
+
     def nearest(self, vector: list[float], using: str, limit: int,
                 exclude: Sequence[str] = ()) -> list[str]:
         """Video ids nearest to `vector` in the space `using`, leaving out `exclude`."""

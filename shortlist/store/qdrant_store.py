@@ -260,6 +260,29 @@ class QdrantServerStore:
             limit=2 * limit, with_payload=True, with_vectors=list(vectors))
         return page_of([_hit(p) for p in result.points], 0, limit)
 
+    def liked_neighbours(self, positives: Sequence[dict[str, list[float]]],
+                         negatives: Sequence[dict[str, list[float]]],
+                         weights: dict[str, float], limit: int,
+                         exclude: Sequence[str] = ()) -> list[Hit]:
+        """Videos near any liked video and away from the disliked, in each weighted space
+        (the engine's best-score recommend), fused by weighted rank; with their vectors."""
+        from qdrant_client import models as m
+
+        query_filter = qdrant_filter(SearchFilters(), exclude)
+        spaces = [s for s, w in weights.items() if w and any(s in p for p in positives)]
+        if not spaces:
+            return []
+        prefetch = [m.Prefetch(using=s, limit=limit, filter=query_filter, query=m.RecommendQuery(
+            recommend=m.RecommendInput(positive=[p[s] for p in positives if s in p],
+                                       negative=[n[s] for n in negatives if s in n],
+                                       strategy=m.RecommendStrategy.BEST_SCORE)))
+                    for s in spaces]
+        result = self.client.query_points(
+            self.collection, prefetch=prefetch,
+            query=m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=[weights[s] for s in spaces])),
+            limit=limit, with_payload=True, with_vectors=list(DIMENSIONS))
+        return page_of([_hit(p) for p in result.points], 0, limit)
+
     def nearest(self, vector: list[float], using: str, limit: int,
                 exclude: Sequence[str] = ()) -> list[str]:
         """Video ids nearest to `vector` in the space `using`, leaving out `exclude`."""
