@@ -157,7 +157,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     started = time.perf_counter()
     comps = components_for(settings)
-    plan = plan_ingest(list(args.sources), comps.ingest_store(),
+    plan = plan_ingest(list(args.sources), comps.store(),
                        FailureLog(settings.data_dir / "failures.json"),
                        pipeline_fingerprint(comps.stage_versions()), settings.downloads_dir)
     if not plan.pending:
@@ -211,12 +211,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{one_line(r['source'])}\t{one_line(r['error'])}")
         return 0
     fields = ("video_id", "source", "title", "duration_s", "tags")
-    if server := _running_server(settings):
-        payloads = server.videos()
-    else:
-        from shortlist.runtime import components_for
+    from shortlist.runtime import components_for
 
-        payloads = list(components_for(settings).store().scroll())
+    payloads = list(components_for(settings).store().scroll())
     rows = [{k: p.get(k) for k in fields} for p in payloads]
     rows.sort(key=lambda r: str(r["source"]))
     if args.json:
@@ -231,12 +228,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    if server := _running_server(settings):
-        record = server.video(args.video_id)
-    else:
-        from shortlist.runtime import components_for
+    from shortlist.runtime import components_for
 
-        record = components_for(settings).store().get(args.video_id)
+    record = components_for(settings).store().get(args.video_id)
     if record is None:
         raise NotFound(f"no video with id {args.video_id!r} (see `shortlist list`)")
     if args.json:
@@ -252,13 +246,6 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _running_server(settings: Settings):
-    """A `shortlist serve` that owns the embedded store: read commands ask it."""
-    from shortlist.api.client import serving_client
-
-    return serving_client(settings)
-
-
 def _records(hits, comps) -> list[dict]:
     from shortlist.recommend.search import result_record
 
@@ -267,15 +254,12 @@ def _records(hits, comps) -> list[dict]:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    if server := _running_server(settings):
-        records = server.search(args.query, args.limit)
-    else:
-        from shortlist.recommend.search import search
-        from shortlist.runtime import components_for
+    from shortlist.recommend.search import search
+    from shortlist.runtime import components_for
 
-        comps = components_for(settings)
-        records = _records(search(comps.store(), comps.embedder(), args.query,
-                                  limit=args.limit), comps)
+    comps = components_for(settings)
+    records = _records(search(comps.store(), comps.embedder(), args.query, limit=args.limit),
+                       comps)
     return _print_results(records, args.json, "no results (is the catalogue empty? see "
                           "`shortlist list`)")
 
@@ -308,31 +292,25 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
-    if server := _running_server(settings):
-        records = server.recommend(args.user, args.limit, args.prefer)
-    else:
-        from shortlist.recommend.events import EventLog
-        from shortlist.recommend.recommend import recommend
-        from shortlist.runtime import components_for
+    from shortlist.recommend.events import EventLog
+    from shortlist.recommend.recommend import recommend
+    from shortlist.runtime import components_for
 
-        comps = components_for(settings)
-        # The embedder loads its weights only if a --prefer query needs them.
-        records = _records(recommend(comps.store(), EventLog(settings.events_path), args.user,
-                                     limit=args.limit, prefer=args.prefer,
-                                     embedder=comps.embedder()), comps)
+    comps = components_for(settings)
+    # The embedder loads its weights only if a --prefer query needs them.
+    records = _records(recommend(comps.store(), EventLog(settings.events_path), args.user,
+                                 limit=args.limit, prefer=args.prefer,
+                                 embedder=comps.embedder()), comps)
     return _print_results(records, args.json, "nothing to recommend: the catalogue is empty "
                           "or the user has watched everything")
 
 
 def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
-    if server := _running_server(settings):
-        records = server.similar(args.video_id, args.limit)
-    else:
-        from shortlist.recommend.similar import similar
-        from shortlist.runtime import components_for
+    from shortlist.recommend.similar import similar
+    from shortlist.runtime import components_for
 
-        comps = components_for(settings)
-        records = _records(similar(comps.store(), args.video_id, limit=args.limit), comps)
+    comps = components_for(settings)
+    records = _records(similar(comps.store(), args.video_id, limit=args.limit), comps)
     return _print_results(records, args.json, "no similar videos yet")
 
 
@@ -423,8 +401,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         return reindex(tracked=tracked)
 
-    # Without a key, this user's other processes write with a token only they can read.
-    token = None if settings.api_key else auth.make_token(settings.data_dir)
+    # This user's other processes use the store through this server with a token only they
+    # can read; without a key it lets them write as well (see shortlist/api/auth.py).
+    token = auth.make_token(settings.data_dir)
     app = create_app(settings, reindexer=reindex_in_this_process, admin_token=token,
                      allowed_hosts=_served_hosts(args.host))
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
@@ -440,8 +419,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
         owner.release(settings.data_dir, app.state.instance)
-        if token:
-            auth.remove_token(settings.data_dir, token)
+        auth.remove_token(settings.data_dir, token)
     return 0
 
 

@@ -37,12 +37,19 @@ class Components:
 
     def store(self, hold: bool = False) -> VideoStore:
         """This process's store, chosen here once from settings: a Qdrant server when
-        QDRANT_URL is set, else the embedded engine (shared by every Components of this
-        process naming the same folder, as it admits one process). `hold`: keep the
-        embedded shard open for the life of the process (`shortlist serve`); others open
-        it per operation so that several commands can take turns."""
+        QDRANT_URL is set; else the embedded engine (shared by every Components of this
+        process naming the same folder, as it admits one process), or, while another
+        process's `shortlist serve` owns it, the store through that server.
+        `hold`: keep the embedded shard open for the life of the process (`shortlist
+        serve`); others open it per operation so that several commands can take turns."""
         s = self.settings
         key = (None if s.qdrant_url else s.qdrant_path, s.qdrant_url, s.collection)
+        with _built_lock:
+            held = getattr(_stores.get(key), "hold", False)
+        if not hold and not held and (client := serving_client(s)) is not None:
+            from shortlist.api.served_store import ServedStore
+
+            return ServedStore(client)  # asked each time: a server may start or stop
         with _built_lock:
             if key not in _stores:
                 if s.qdrant_url:
@@ -59,16 +66,6 @@ class Components:
             if hold and hasattr(_stores[key], "hold"):
                 _stores[key].hold = True  # asked for before serve took it: hold from now on
             return _stores[key]
-
-    def ingest_store(self) -> VideoStore:
-        """Where ingest looks videos up and writes them: this process's store, or, while
-        `shortlist serve` owns the embedded store, the store through that server."""
-        client = serving_client(self.settings)
-        if client is None:
-            return self.store()
-        from shortlist.api.served_store import ServedStore
-
-        return ServedStore(client)
 
     def gpu_slots(self) -> GpuSlots:
         return self._once("gpu", "", lambda: GpuSlots(self.settings.gpu_count,

@@ -108,5 +108,5 @@ def index(video: pipeline.VideoFile, rendition: Rendition, signals: Signals,
                                  comps.stage_versions(), published)
     if warnings:
         point.payload["warnings"] = list(warnings)
-    comps.ingest_store().upsert([point], collection=collection)
+    comps.store().upsert([point], collection=collection)
     return point.video_id

@@ -69,3 +69,91 @@ def test_points_wait_for_a_running_reindex_then_are_refused(served):
     reindex.join(10)
     after = client.post("/admin/points", json=body, headers={"X-API-Key": "k"})
     assert after.status_code == 200
+
+
+@pytest.fixture()
+def through_the_server(tmp_path):
+    """A real server on loopback (uvicorn in a thread) that owns an embedded store, and a
+    `ServedStore` talking to it as another process of the same user would."""
+    import uvicorn
+
+    from shortlist.api.client import ServeClient
+    from shortlist.api.served_store import ServedStore
+    from shortlist.runtime import close_all, components_for
+    from tests.loopback import free_port, wait_for
+
+    settings = Settings.load(env={"SHORTLIST_DATA_DIR": str(tmp_path),
+                                  "SHORTLIST_API_KEY": "k"})
+    app = api.create_app(settings, admin_token="reader-token")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/instance")
+    owned = components_for(settings).store()
+    yield owned, ServedStore(ServeClient(base, "k")), ServedStore(ServeClient(base,
+                                                                               "reader-token"))
+    server.should_exit = True
+    thread.join(10)
+    close_all()
+
+
+def test_every_store_call_answers_through_the_server_as_the_store_itself(through_the_server,
+                                                                         tmp_path):
+    """ServedStore is the store interface over HTTP: the same answers, types included."""
+    from shortlist.store.records import TEXT, SearchFilters
+    from shortlist.text import query_sparse
+
+    owned, served, _ = through_the_server
+    media = tmp_path / "media"
+    points = [make_point(i, f"Clip {i}", media, tags=(("penguin",) if i % 2 else ("lake",)))
+              for i in range(12)]
+    served.upsert(points)
+    assert served.count() == owned.count() == 12
+    ids = [p.video_id for p in points]
+    assert served.get(ids[0]) == owned.get(ids[0]) and served.get("0" * 16) is None
+    assert served.get(ids[0], with_vectors=True) == owned.get(ids[0], with_vectors=True)
+    assert served.get_many(ids[:3]) == owned.get_many(ids[:3])
+    assert sorted(p["video_id"] for p in served.scroll(batch=5)) == sorted(ids)
+    assert served.vectors(ids[:2]) == owned.vectors(ids[:2])
+    assert served.newest(4) == owned.newest(4)
+    query = points[3].dense[TEXT]
+    for filters in (None, SearchFilters(tags=("penguin",))):
+        mine = owned.hybrid_search([query], query_sparse("penguin"), "penguin", limit=5,
+                                   filters=filters)
+        theirs = served.hybrid_search([query], query_sparse("penguin"), "penguin", limit=5,
+                                      filters=filters)
+        assert theirs == mine and ids[3] in {h.video_id for h in theirs}
+    assert (served.fused_neighbours(points[1].dense, 4, exclude=[ids[1]])
+            == owned.fused_neighbours(points[1].dense, 4, exclude=[ids[1]]))
+    liked = dict(positives=[points[1].dense], negatives=[points[2].dense],
+                 weights={TEXT: 1.0}, limit=4, exclude=[ids[1]])
+    assert served.liked_neighbours(**liked) == owned.liked_neighbours(**liked)
+    assert served.nearest(query, TEXT, 3) == owned.nearest(query, TEXT, 3)
+    assert served.keyword_ranking("lake", 6) == owned.keyword_ranking("lake", 6)
+    assert served.physical_collection() == owned.physical_collection()
+    served.delete(ids[:1])
+    assert owned.get(ids[0]) is None and served.count() == 11
+
+
+def test_served_store_reads_with_the_token_writes_only_with_the_key(through_the_server,
+                                                                   tmp_path):
+    from shortlist.errors import NotFound, StoreUnavailable
+
+    owned, _, reader = through_the_server
+    point = make_point(1, "Penguin parade", tmp_path / "media")
+    owned.upsert([point])
+    assert reader.get(point.video_id)["title"] == "Penguin parade"
+    with pytest.raises(StoreUnavailable, match="X-API-Key"):
+        reader.upsert([make_point(2, "Not mine to add", tmp_path / "media")])
+    with pytest.raises(ValueError, match="X-API-Key"):
+        reader.delete([point.video_id])
+    with pytest.raises(StoreUnavailable, match="reindex"):
+        reader.begin_rebuild()
+    with pytest.raises(NotFound, match="no store operation"):
+        reader.client.store_call("close", {})
+    with pytest.raises(ValueError, match="limit"):
+        reader.client.store_call("newest", {"limit": "many"})
+    assert owned.count() == 1

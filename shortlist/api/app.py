@@ -6,20 +6,26 @@ The server process owns the embedded store (one process may open it); see README
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Body, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi import Path as Path_
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    StreamingResponse,
+)
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from shortlist.api import auth
+from shortlist.api import auth, store_calls
 from shortlist.api.limits import BodySizeLimit, short_errors
 from shortlist.api.schemas import (
     EventRecorded,
@@ -70,6 +76,17 @@ def require_admin(request: Request,
                 "only Shortlist processes of the user who started `shortlist serve` may write "
                 "(they read its token from the data dir)")
         raise HTTPException(status_code=401, detail=f"missing or wrong X-API-Key header: {hint}")
+
+
+def require_store_reader(request: Request,
+                         x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Store calls that only read: the key, or this server's token, which only this user's
+    processes can read (from the data dir, where they could read the catalogue anyway)."""
+    state = request.app.state
+    if not auth.matches(_given_credential(request), state.settings.api_key, state.admin_token):
+        raise HTTPException(status_code=401, detail="missing or wrong X-API-Key header: the "
+                            "store is read through the server by this user's own Shortlist "
+                            "processes (they read its token from the data dir) or with the key")
 
 
 def require_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
@@ -278,6 +295,29 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
         finally:
             store_writes.release()
         return {"upserted": len(body.points)}
+
+    @app.get("/admin/store/scroll", dependencies=[Depends(require_store_reader)])
+    def get_store_scroll(c: C, batch: Annotated[int, Query(ge=1, le=1000)] = 256
+                         ) -> StreamingResponse:
+        """Every payload, one JSON line each, read from the store as the client reads."""
+        lines = (json.dumps(p, ensure_ascii=False) + "\n" for p in c.store().scroll(batch))
+        return StreamingResponse(lines, media_type="application/x-ndjson")
+
+    @app.post("/admin/store/{operation}", dependencies=[Depends(require_store_reader)])
+    def post_store_call(operation: str, c: C, request: Request,
+                        arguments: Annotated[dict[str, Any], Body()]) -> dict:
+        """One call of the store interface from this user's other processes (ServedStore):
+        reads with the key or token, writes only as /admin/points allows them."""
+        if operation not in store_calls.WRITES:
+            return {"result": store_calls.call(c.store(), operation, arguments)}
+        require_admin(request)
+        if not store_writes.acquire(timeout=WRITE_WAIT_S):
+            raise HTTPException(status_code=409, detail="a reindex is running: try again when "
+                                "it has finished")
+        try:
+            return {"result": store_calls.call(c.store(), operation, arguments)}
+        finally:
+            store_writes.release()
 
     @app.post("/admin/reindex", dependencies=[Depends(require_admin)])
     def post_reindex(body: ReindexRequest) -> dict:

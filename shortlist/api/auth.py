@@ -3,7 +3,8 @@
 Without a key, the admin endpoints (points, reindex) would be open to anyone who reaches
 the port. So `serve` makes a random token each start and leaves it beside `serve.json`
 readable by this user only (mode 0600); the other Shortlist processes of this user read it
-there, nobody else can.
+there, nobody else can. With a key set, the token still lets them read the store through the
+server (their CLI reads), while writes need the key.
 """
 
 from __future__ import annotations
@@ -55,5 +56,5 @@ def matches(given: str | None, *accepted: str | None) -> bool:
 
 def credential_for(data_dir: Path, api_key: str | None) -> str | None:
     """What a Shortlist process sends to the server it finds: the key, else the token
-    (which a server started with a key neither makes nor accepts)."""
+    (which a server started with a key accepts for reads only)."""
     return api_key or read_token(data_dir)

@@ -6,7 +6,9 @@ import json
 import os
 import urllib.error
 import urllib.request
-from urllib.parse import quote, urlencode
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from shortlist.errors import NotFound, StoreUnavailable
 from shortlist.settings import Settings
@@ -16,8 +18,8 @@ def serving_client(settings: Settings, timeout_s: float = 60.0) -> ServeClient |
     """The `shortlist serve` of another process that owns this embedded store, with this
     user's credential (the API key, else the server's token), or None.
 
-    The one place that decides whether a process uses the store itself or through a
-    server: the read commands, ingest and the reindex all ask here.
+    Asked by `Components.store()` (shortlist/runtime.py), the one place that decides
+    whether a process uses the store itself or through a server, and by the reindex.
     """
     if settings.qdrant_url:
         return None  # a Qdrant server admits every process: use it directly
@@ -32,13 +34,9 @@ def serving_client(settings: Settings, timeout_s: float = 60.0) -> ServeClient |
 
 
 class ServeClient:
-    """The read commands of the CLI, ingest's writes and the reindex, answered by a running
-    `shortlist serve`.
-
-    That process owns the embedded store and has it loaded, so a command answers in a
-    fraction of a second instead of opening the store itself (which it could not: the
-    folder admits one process).
-    """
+    """The store calls, ingest's writes and the reindex of this user's other processes,
+    answered by the running `shortlist serve` that owns the embedded store (which admits
+    one process): the HTTP end of ServedStore."""
 
     def __init__(self, base_url: str, api_key: str | None = None,
                  timeout_s: float = 60.0) -> None:
@@ -46,22 +44,20 @@ class ServeClient:
         self.api_key = api_key
         self.timeout_s = timeout_s
 
-    def search(self, query: str, limit: int) -> list[dict]:
-        return self._call("POST", "/search", {"query": query, "limit": limit})["results"]
+    def store_call(self, operation: str, arguments: dict) -> object:
+        """POST /admin/store/{operation}: one call of the store interface (ServedStore)."""
+        return self._call("POST", f"/admin/store/{operation}", arguments)["result"]
 
-    def similar(self, video_id: str, limit: int) -> list[dict]:
-        return self._call("GET", f"/videos/{quote(video_id)}/similar?limit={limit}")["results"]
-
-    def recommend(self, user: str, limit: int, prefer: str | None) -> list[dict]:
-        query = urlencode({"limit": limit, **({"prefer": prefer} if prefer else {})})
-        return self._call("GET", f"/users/{quote(user)}/recommendations?{query}")["results"]
+    def store_scroll(self, batch: int) -> Iterator[dict]:
+        """Every payload in the catalogue, streamed by the server one JSON line each."""
+        with self._open("GET", f"/admin/store/scroll?batch={batch}") as resp:
+            for line in resp:
+                if line.strip():
+                    yield json.loads(line)
 
     def reindex(self, tracked: list[str]) -> dict:
         """POST /admin/reindex and wait for the report (the server runs it to the end)."""
         return self._call("POST", "/admin/reindex", {"tracked": tracked})
-
-    def video(self, video_id: str) -> dict:
-        return self._call("GET", f"/videos/{quote(video_id)}")
 
     def upsert(self, points: list) -> None:
         """POST /admin/points: the server writes `VideoPoint`s into the store it owns."""
@@ -69,23 +65,20 @@ class ServeClient:
 
         self._call("POST", "/admin/points", {"points": [PointIn.of(p) for p in points]})
 
-    def videos(self) -> list[dict]:
-        rows: list[dict] = []
-        while True:
-            page = self._call("GET", f"/videos?limit=1000&offset={len(rows)}")
-            rows += page["videos"]
-            if not page["videos"] or len(rows) >= page["total"]:
-                return rows
-
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        with self._open(method, path, body) as resp:
+            return json.loads(resp.read())
+
+    @contextmanager
+    def _open(self, method: str, path: str, body: dict | None = None) -> Iterator[Any]:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["X-API-Key"] = self.api_key
         req = urllib.request.Request(self.base_url + path, method=method, headers=headers,
-                                     data=json.dumps(body).encode() if body else None)
+                                     data=None if body is None else json.dumps(body).encode())
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                return json.loads(resp.read())
+                yield resp
         except urllib.error.HTTPError as exc:
             detail = _detail(exc)
             if exc.code == 404:

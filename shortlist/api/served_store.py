@@ -1,37 +1,39 @@
-"""The embedded store while `shortlist serve` owns it, as ingest sees it.
+"""The embedded store while `shortlist serve` owns it, as this user's other processes see it.
 
-The embedded shard admits one process. Rather than fail while the server runs, an ingest (the
-CLI's or a worker's flow run) looks videos up and writes its points through the server,
-which owns the store: they are searchable the moment they are written.
+The embedded shard admits one process. Rather than fail while the server runs, the CLI's
+reads, an ingest and a worker's flow run use the store through the server, which owns it:
+each interface call goes to `POST /admin/store/{operation}` (shortlist/api/store_calls.py),
+points to `POST /admin/points`; what they write is searchable the moment it is written.
+Chosen once, in `Components.store()` (shortlist/runtime.py); callers never know.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from shortlist.api.client import ServeClient
-from shortlist.errors import NotFound, StoreUnavailable
-from shortlist.store.records import VideoPoint
+from shortlist.api.store_calls import RETURNS_HITS
+from shortlist.errors import StoreUnavailable
+from shortlist.store.records import TEXT_SPACES, Hit, SearchFilters, VideoPoint
 
 
 class ServedStore:
-    """The two things ingest asks of a store: `get` and `upsert`."""
+    """A `VideoStore` whose every call is answered by the `shortlist serve` that owns it."""
 
     def __init__(self, client: ServeClient) -> None:
         self.client = client
 
-    def get(self, video_id: str) -> dict[str, Any] | None:
-        try:
-            return self.client.video(video_id)
-        except NotFound:
-            return None
+    def _ask(self, operation: str, **arguments: Any) -> Any:
+        answer = self.client.store_call(operation, to_jsonable_python(arguments))
+        return [Hit(**h) for h in answer] if operation in RETURNS_HITS else answer
 
+    # Writes
     def upsert(self, points: Sequence[VideoPoint], collection: str | None = None) -> None:
         if collection is not None:
-            raise StoreUnavailable(
-                f"cannot write into the rebuild collection {collection!r} through the server "
-                f"at {self.client.base_url}: run the reindex through it instead")
+            self._refuse_rebuild()
         from shortlist.api.schemas import MAX_POINTS_PER_REQUEST as batch
 
         for start in range(0, len(points), batch):
@@ -42,3 +44,83 @@ class ServedStore:
                         if "X-API-Key" in str(exc) else "")
                 raise StoreUnavailable(f"`shortlist serve` at {self.client.base_url} owns the "
                                        f"store and refused the write: {exc}.{hint}") from exc
+
+    def delete(self, video_ids: Sequence[str]) -> None:
+        self._ask("delete", video_ids=list(video_ids))
+
+    def optimize(self) -> None:
+        self._ask("optimize")
+
+    # Reads
+    def get(self, video_id: str, with_vectors: bool = False) -> dict[str, Any] | None:
+        return self._ask("get", video_id=video_id, with_vectors=with_vectors)
+
+    def get_many(self, video_ids: Sequence[str]) -> list[dict[str, Any]]:
+        return self._ask("get_many", video_ids=list(video_ids))
+
+    def count(self) -> int:
+        return self._ask("count")
+
+    def scroll(self, batch: int = 256) -> Iterator[dict[str, Any]]:
+        return self.client.store_scroll(batch)
+
+    def vectors(self, video_ids: Sequence[str]) -> dict[str, dict[str, list[float]]]:
+        return self._ask("vectors", video_ids=list(video_ids))
+
+    def newest(self, limit: int) -> list[dict[str, Any]]:
+        return self._ask("newest", limit=limit)
+
+    # Rankings
+    def hybrid_search(self, dense: list[list[float]], sparse: dict[int, float],
+                      keyword_query: str, limit: int, offset: int = 0,
+                      filters: SearchFilters | None = None,
+                      spaces: Sequence[str] = TEXT_SPACES) -> list[Hit]:
+        return self._ask("hybrid_search", dense=dense, sparse=sparse,
+                         keyword_query=keyword_query, limit=limit, offset=offset,
+                         filters=filters, spaces=list(spaces))
+
+    def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
+                         exclude: Sequence[str] = ()) -> list[Hit]:
+        return self._ask("fused_neighbours", vectors=vectors, limit=limit,
+                         exclude=list(exclude))
+
+    def liked_neighbours(self, positives: Sequence[dict[str, list[float]]],
+                         negatives: Sequence[dict[str, list[float]]],
+                         weights: dict[str, float], limit: int,
+                         exclude: Sequence[str] = ()) -> list[Hit]:
+        return self._ask("liked_neighbours", positives=list(positives),
+                         negatives=list(negatives), weights=weights, limit=limit,
+                         exclude=list(exclude))
+
+    def nearest(self, vector: list[float], using: str, limit: int,
+                exclude: Sequence[str] = ()) -> list[str]:
+        return self._ask("nearest", vector=vector, using=using, limit=limit,
+                         exclude=list(exclude))
+
+    def keyword_ranking(self, text: str, limit: int,
+                        exclude: Sequence[str] = ()) -> list[str]:
+        return self._ask("keyword_ranking", text=text, limit=limit, exclude=list(exclude))
+
+    # A rebuild runs in the process that owns the store
+    def physical_collection(self) -> str:
+        return self._ask("physical_collection")
+
+    def begin_rebuild(self) -> str:
+        self._refuse_rebuild()
+
+    def copy_into(self, target: str, video_ids: Sequence[str], batch: int = 256) -> None:
+        self._refuse_rebuild()
+
+    def switch_to(self, target: str) -> str:
+        self._refuse_rebuild()
+
+    def abandon_rebuild(self, target: str) -> None:
+        self._refuse_rebuild()
+
+    def _refuse_rebuild(self):
+        raise StoreUnavailable(
+            f"`shortlist serve` at {self.client.base_url} owns the store, so a rebuild runs "
+            "there: `shortlist reindex` asks it to (POST /admin/reindex)")
+
+    def close(self) -> None:
+        """Nothing to release: the server holds the store."""

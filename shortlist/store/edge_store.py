@@ -41,6 +41,7 @@ from shortlist.store.records import (
     VideoPoint,
     check_point,
     dense_only,
+    liked_spaces,
     page_of,
 )
 
@@ -449,7 +450,7 @@ class EdgeStore:
         from qdrant_edge import Fusion, Prefetch, Query, QueryRequest, RecommendQuery
 
         flt = edge_filter(SearchFilters(), exclude)
-        spaces = [s for s, w in weights.items() if w and any(s in p for p in positives)]
+        spaces = liked_spaces(positives, weights)
         if not spaces:
             return []
         prefetches = [Prefetch(limit=limit, filter=flt, query=Query.RecommendBestScore(

@@ -26,6 +26,7 @@ from shortlist.store.records import (
     VideoPoint,
     check_point,
     dense_only,
+    liked_spaces,
     page_of,
 )
 
@@ -269,7 +270,7 @@ class QdrantServerStore:
         from qdrant_client import models as m
 
         query_filter = qdrant_filter(SearchFilters(), exclude)
-        spaces = [s for s, w in weights.items() if w and any(s in p for p in positives)]
+        spaces = liked_spaces(positives, weights)
         if not spaces:
             return []
         prefetch = [m.Prefetch(using=s, limit=limit, filter=query_filter, query=m.RecommendQuery(

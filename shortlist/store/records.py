@@ -91,6 +91,12 @@ def dense_only(vector) -> dict[str, list[float]]:
     return {k: v for k, v in vector.items() if isinstance(v, list)}
 
 
+def liked_spaces(positives: Sequence[dict[str, list[float]]],
+                 weights: dict[str, float]) -> list[str]:
+    """The spaces a query from liked videos ranks in: weighted, and held by one of them."""
+    return [s for s, w in weights.items() if w and any(s in p for p in positives)]
+
+
 def page_of(hits: Sequence[Hit], offset: int, limit: int) -> list[Hit]:
     """One page of fused hits, ties broken by video id. Rank fusion gives equal scores to
     videos at the same ranks, and an engine orders those by segment layout, which changes
