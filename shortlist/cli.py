@@ -253,10 +253,11 @@ def _records(hits, comps) -> list[dict]:
     return [result_record(h, urls) for h in hits]
 
 
-def _open_while_the_model_loads(store) -> None:
-    """A cold `search` opens the store (loading the embedded shard takes ~0.3 s at 10k
-    videos) on a second core while this one loads the text model and embeds the query. A
-    failure here is left to the search itself, which meets it again and says so."""
+def _open_in_background(store) -> None:
+    """A cold `search` or `recommend` opens the store (loading the embedded shard takes
+    ~0.3 s at 10k videos) on a second core while this one imports the ranking code, loads
+    the text model and embeds the query. A failure here is left to the command itself,
+    which meets it again and says so."""
     def open_store() -> None:
         try:
             store.count()
@@ -272,7 +273,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
     comps = components_for(settings)
     store = comps.store()
-    _open_while_the_model_loads(store)
+    _open_in_background(store)
     records = _records(search(store, comps.embedder(), args.query, limit=args.limit), comps)
     return _print_results(records, args.json, "no results (is the catalogue empty? see "
                           "`shortlist list`)")
@@ -306,13 +307,16 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
-    from shortlist.recommend.events import EventLog
-    from shortlist.recommend.recommend import recommend
     from shortlist.runtime import components_for
 
     comps = components_for(settings)
+    store = comps.store()
+    _open_in_background(store)
+    from shortlist.recommend.events import EventLog
+    from shortlist.recommend.recommend import recommend
+
     # The embedder loads its weights only if a --prefer query needs them.
-    records = _records(recommend(comps.store(), EventLog(settings.events_path), args.user,
+    records = _records(recommend(store, EventLog(settings.events_path), args.user,
                                  limit=args.limit, prefer=args.prefer,
                                  embedder=comps.embedder()), comps)
     return _print_results(records, args.json, "nothing to recommend: the catalogue is empty "
