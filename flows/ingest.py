@@ -78,7 +78,7 @@ def ingest_video(video: LocalVideo, settings: Settings,
         signals = Signals(vf.info.duration_s, transcript, visual, audio, tuple(ocr or ()), nsfw)
         upstream = "|".join(versions[k] for k in
                             ("transcode", "asr", "visual", "audio", "ocr", "safety"))
-        description = timed("describe", stages.describe, signals,
+        description = timed("describe", stages.describe, signals, rendition,
                             version=f"{upstream}|{versions['describe']}", **keyed)
         timed("index", stages.index, vf, rendition, signals, description, warnings, settings,
               collection)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from shortlist.media.transcode import Rendition
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.models.wordnet import is_english_word, noun_keywords
 from shortlist.signals import Description, Signals
@@ -79,10 +80,12 @@ AUDIO_TAGS = {
 
 
 class Describer(Protocol):
+    """Local rules (here) or Gemini watching the video (shortlist/cloud/gemini.py)."""
+
     name: str
     version: str
 
-    def describe(self, signals: Signals) -> Description: ...
+    def describe(self, signals: Signals, rendition: Rendition) -> Description: ...
 
 
 class LocalDescriber:
@@ -109,7 +112,8 @@ class LocalDescriber:
             if self._genre_vectors is None:
                 self._genre_vectors = self.embedder.embed(list(GENRES.values()))
 
-    def describe(self, signals: Signals) -> Description:
+    def describe(self, signals: Signals, rendition: Rendition | None = None) -> Description:
+        """From the signals alone: the rendition is not looked at again."""
         tags = self._tags(signals)
         transcript = signals.transcript.text if signals.transcript else ""
         ocr = " ".join(signals.ocr_lines)

@@ -24,3 +24,9 @@ class NotFound(ShortlistError):
 class VideoRefused(ShortlistError):
     """A readable video this catalogue does not take (longer than its limit). Not
     remembered as a failure: raising the limit makes the next ingest take it."""
+
+
+class CloudServiceError(ShortlistError):
+    """A cloud model (Gemini, Vertex embeddings, Twelve Labs) refused, failed after its
+    retries, gave a malformed answer or none in time: the stage fails with the reason,
+    never with an invented result."""

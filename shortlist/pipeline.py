@@ -170,8 +170,8 @@ def score_safety(rendition: Rendition, scorer: SafetyScorer, max_frames: int = 3
     return scorer.score(distinct_frames(rendition.frame_paths, max_frames))
 
 
-def describe(signals: Signals, describer: Describer) -> Description:
-    return describer.describe(signals)
+def describe(signals: Signals, rendition: Rendition, describer: Describer) -> Description:
+    return describer.describe(signals, rendition)
 
 
 def publish_rendition(video: VideoFile, rendition: Rendition, settings: Settings) -> str | None:

@@ -105,8 +105,11 @@ class Components:
     def describer(self) -> Describer:
         if self.settings.describer == "local":
             return self._once("describe", "", lambda: LocalDescriber(self.embedder()))
-        raise ValueError(f"describer {self.settings.describer!r} is not available in this "
-                         "build: use 'local'")
+        if self.settings.describer == "gemini":
+            from shortlist.cloud.gemini import GeminiDescriber
+
+            return self._once("describe", "", lambda: GeminiDescriber(self.settings))
+        raise ValueError(f"unknown describer {self.settings.describer!r}: 'local' or 'gemini'")
 
     def playable_urls(self):
         from shortlist.recommend.search import PlayableUrls

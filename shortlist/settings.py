@@ -28,7 +28,7 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     # Store: the embedded engine under data_dir unless qdrant_url names a server.
     qdrant_url: str | None = None
-    qdrant_api_key: str | None = None
+    qdrant_api_key: str | None = field(default=None, repr=False)
     collection: str = "videos"
     # A store that does not answer in this time is reported down (HTTP 503), not waited on.
     store_timeout_s: float = 3.0
@@ -39,7 +39,7 @@ class Settings:
     presign_ttl_s: int = 3600
     # When set, write endpoints of the HTTP API require this key (header X-API-Key); without
     # it `shortlist serve` makes a token for this user's processes (see shortlist/api/auth.py).
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     # Host names the server answers to besides the address it listens on (DNS rebinding:
     # a page elsewhere cannot reach a loopback server under a name of its own).
     allowed_hosts: tuple[str, ...] = ()
@@ -50,8 +50,23 @@ class Settings:
     asr_model: str = "tiny.en"
     asr_compute_type: str = "int8"  # on CUDA; the CPU always runs int8
     asr_beam_size: int = 1
-    # Describer: "local" (offline models) or "gemini" (Vertex AI, later).
+    # Describer: "local" (offline models) or "gemini" (Gemini on Vertex AI watches the video).
     describer: str = "local"
+    gemini_model: str = "gemini-3.6-flash"
+    # Renditions mirrored to Cloud Storage (gs://bucket/prefix, holding ID.mp4): Gemini reads
+    # them there; otherwise the 1 fps rendition goes inline, up to gemini_inline_max_mb.
+    gemini_video_uri_prefix: str | None = None
+    gemini_inline_max_mb: float = 14.0
+    # Vertex AI: a project and location with Application Default Credentials, or an API key
+    # (express mode); GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION and GOOGLE_API_KEY work too.
+    google_cloud_project: str | None = None
+    google_cloud_location: str = "global"
+    google_api_key: str | None = field(default=None, repr=False)
+    vertex_base_url: str | None = None  # a private endpoint, or a stand-in in tests
+    # Every cloud call: a time limit, and retries with backoff on 429 and 5xx.
+    cloud_timeout_s: float = 120.0
+    cloud_attempts: int = 4
+    cloud_retry_delay_s: float = 1.0
     # Hardware: "cpu" or "cuda"; gpu_count devices are handed out to GPU-tagged tasks.
     device: str = "cpu"
     gpu_count: int = 0
@@ -122,6 +137,11 @@ class Settings:
             values["qdrant_url"] = env["QDRANT_URL"]
         if "QDRANT_API_KEY" in env and "SHORTLIST_QDRANT_API_KEY" not in env:
             values["qdrant_api_key"] = env["QDRANT_API_KEY"]
+        for name, variable in (("google_cloud_project", "GOOGLE_CLOUD_PROJECT"),
+                               ("google_cloud_location", "GOOGLE_CLOUD_LOCATION"),
+                               ("google_api_key", "GOOGLE_API_KEY")):
+            if variable in env and f"SHORTLIST_{name.upper()}" not in env:
+                values[name] = env[variable]
         unknown = set(values) - set(fields)
         if unknown:
             raise ValueError(f"unknown settings in profile {profile!r}: {sorted(unknown)}")

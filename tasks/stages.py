@@ -91,8 +91,9 @@ def read_text(rendition: Rendition, sha256: str, version: str,
 
 
 @task(name="describe", retries=2, retry_delay_seconds=[2, 8], **CACHED)
-def describe(signals: Signals, sha256: str, version: str, settings: Settings) -> Description:
-    return pipeline.describe(signals, components_for(settings).describer())
+def describe(signals: Signals, rendition: Rendition, sha256: str, version: str,
+             settings: Settings) -> Description:
+    return pipeline.describe(signals, rendition, components_for(settings).describer())
 
 
 @task(name="index", retries=3, retry_delay_seconds=[1, 4, 10],

@@ -1,0 +1,145 @@
+"""A stand-in for Vertex AI on loopback, speaking the documented wire protocol
+(`…/publishers/google/models/{model}:generateContent`), for the google-genai SDK to call.
+
+It checks what the SDK sends — a video part, the response schema — and answers 400 when the
+request is wrong, so a test fails on a wrong request as the real service would. Each test
+scripts the next answers: "ok", "429", "500", "malformed", or "slow".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+ROUTE = re.compile(r"^/(v1|v1beta1)/(projects/[^/]+/locations/[^/]+/)?publishers/google/"
+                   r"models/(?P<model>[^/:]+):(?P<method>generateContent)$")
+ANSWER = {"title": "Penguins waddle on the ice", "genres": ["Animals", "nature"],
+          "description": "A colony of penguins walks across the ice.",
+          "tags": ["penguin", "ice", "Penguin", "colony"], "moods": ["calm"]}
+
+
+@dataclass
+class StandIn:
+    base_url: str
+    script: list[str] = field(default_factory=list)  # answers to give, in order; then "ok"
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    slow_s: float = 3.0
+
+    def video_bytes(self, i: int = -1) -> bytes | None:
+        for part in self.requests[i]["body"]["contents"][0]["parts"]:
+            if "inlineData" in part:
+                return _bytes(part["inlineData"]["data"])
+        return None
+
+    def file_uri(self, i: int = -1) -> str | None:
+        for part in self.requests[i]["body"]["contents"][0]["parts"]:
+            if "fileData" in part:
+                return _field(part["fileData"], "fileUri")
+        return None
+
+    def prompt(self, i: int = -1) -> str:
+        return " ".join(p.get("text", "") for p in self.requests[i]["body"]["contents"][0]
+                        ["parts"])
+
+
+def _field(message: dict[str, Any], name: str) -> Any:
+    """Proto3 JSON: a parser takes a field by its lowerCamel name or its proto name."""
+    snake = re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), name)
+    return message.get(name, message.get(snake))
+
+
+def _bytes(data: str) -> bytes:
+    """Proto3 JSON bytes: standard or URL-safe base64, padded or not."""
+    return base64.urlsafe_b64decode(data.replace("+", "-").replace("/", "_")
+                                    + "=" * (-len(data) % 4))
+
+
+def _wrong(body: dict[str, Any]) -> str | None:
+    """What is wrong with a generateContent request, as Vertex would refuse it."""
+    parts = [p for c in body.get("contents", []) for p in c.get("parts", [])]
+    inline = [_field(p, "inlineData") for p in parts if _field(p, "inlineData")]
+    files = [_field(p, "fileData") for p in parts if _field(p, "fileData")]
+    videos = ([d for d in inline if _field(d, "mimeType") == "video/mp4" and _bytes(d["data"])]
+              + [f for f in files if str(_field(f, "fileUri")).startswith("gs://")
+                 and _field(f, "mimeType") == "video/mp4"])
+    if len(videos) != 1:
+        return "expected exactly one video/mp4 part (inlineData or a gs:// fileData)"
+    config = _field(body, "generationConfig") or {}
+    if _field(config, "responseMimeType") != "application/json":
+        return "generationConfig.responseMimeType must be application/json"
+    schema = _field(config, "responseSchema") or _field(config, "responseJsonSchema") or {}
+    wanted = {"title", "genres", "description", "tags"}
+    if not wanted <= set(schema.get("properties", {})):
+        return f"the response schema must have the properties {sorted(wanted)}"
+    return None
+
+
+def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _error(self, status: int, name: str, message: str) -> None:
+            self._send(status, {"error": {"code": status, "message": message,
+                                          "status": name}})
+
+        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            standin.requests.append({"path": self.path, "headers": dict(self.headers),
+                                     "body": body})
+            route = ROUTE.match(self.path.split("?")[0])
+            if route is None:
+                return self._error(404, "NOT_FOUND", f"no such method: {self.path}")
+            if not (self.headers.get("x-goog-api-key")
+                    or self.headers.get("Authorization", "").startswith("Bearer ")):
+                return self._error(401, "UNAUTHENTICATED", "no credential")
+            problem = _wrong(body)
+            if problem:
+                return self._error(400, "INVALID_ARGUMENT", problem)
+            action = standin.script.pop(0) if standin.script else "ok"
+            if action == "429":
+                return self._error(429, "RESOURCE_EXHAUSTED", "Quota exceeded, retry later")
+            if action == "500":
+                return self._error(500, "INTERNAL", "Internal error encountered.")
+            if action == "slow":
+                time.sleep(standin.slow_s)
+            text = "{'title': oops" if action == "malformed" else json.dumps(ANSWER)
+            self._send(200, {
+                "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
+                                "finishReason": "STOP"}],
+                "usageMetadata": {"promptTokenCount": 300, "candidatesTokenCount": 40,
+                                  "totalTokenCount": 340},
+                "modelVersion": route["model"]})
+
+    return Handler
+
+
+@contextmanager
+def vertex_standin() -> Iterator[StandIn]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    standin = StandIn(f"http://127.0.0.1:{server.server_address[1]}")
+    server.RequestHandlerClass = _handler(standin)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield standin
+    finally:
+        server.shutdown()
+        server.server_close()
