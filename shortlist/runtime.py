@@ -12,7 +12,7 @@ from typing import Any
 from shortlist.api.client import serving_client
 from shortlist.describe import Describer, LocalDescriber
 from shortlist.gpu import GpuSlots
-from shortlist.models.asr import FasterWhisperTranscriber, OpenAIWhisperTranscriber, Transcriber
+from shortlist.models.asr import FasterWhisperTranscriber, Transcriber
 from shortlist.models.audio import AudioTagger
 from shortlist.models.ocr import TextReader
 from shortlist.models.safety import SafetyScorer
@@ -80,10 +80,9 @@ class Components:
             return self._once("asr", device, lambda: FasterWhisperTranscriber(
                 s.asr_model, device=dev, compute_type=compute, threads=s.model_threads,
                 beam_size=s.asr_beam_size, device_index=index))
-        if s.asr_backend == "openai-whisper":
-            return self._once("asr", device, lambda: OpenAIWhisperTranscriber(
-                s.asr_model, device=device))
-        raise ValueError(f"unknown asr_backend {s.asr_backend!r}: faster-whisper or openai-whisper")
+        raise ValueError(f"unknown asr_backend {s.asr_backend!r}: only faster-whisper (openai-"
+                         "whisper was removed, see shortlist/models/asr.py; other Whisper "
+                         "weights convert to a CTranslate2 folder for SHORTLIST_ASR_MODEL)")
 
     def frame_tagger(self, device: str = "cpu") -> FrameTagger:
         return self._once("vision", device, lambda: FrameTagger(

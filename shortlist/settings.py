@@ -45,7 +45,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     # Longest video ingest takes: a short-video catalogue refuses longer files, by name.
     max_duration_s: float = 1200.0
-    # Speech: "faster-whisper" (weights shipped in a package) or "openai-whisper".
+    # Speech: "faster-whisper" (weights shipped in a package; see shortlist/models/asr.py).
     asr_backend: str = "faster-whisper"
     asr_model: str = "tiny.en"
     asr_compute_type: str = "int8"  # on CUDA; the CPU always runs int8

@@ -140,3 +140,14 @@ def test_ingest_with_gemini_stores_its_entry_and_a_failure_keeps_nothing_half_do
     assert record["describer"] == "gemini:gemini-3.6-flash+prompt-1"
     logs = failed.stdout + failed.stderr + done.stdout + done.stderr + json.dumps(record)
     assert KEY not in logs
+
+
+def test_another_gemini_model_describes_again_and_nothing_else_is_redone(tmp_path):
+    from shortlist.runtime import Components
+
+    env = {"SHORTLIST_DATA_DIR": str(tmp_path), "SHORTLIST_DESCRIBER": "gemini"}
+    before = Components(Settings.load(env=env)).stage_versions()
+    after = Components(Settings.load(env={**env, "SHORTLIST_GEMINI_MODEL": "gemini-3.8-flash"})
+                       ).stage_versions()
+    assert {k for k in before if before[k] != after[k]} == {"describe"}
+    assert "gemini-3.8-flash" in after["describe"]

@@ -72,7 +72,7 @@ SETTING_CHANGES = [
     ("SHORTLIST_MAX_MODEL_FRAMES", "100", {"transcode"}),
     ("SHORTLIST_ASR_MODEL", "base", {"asr"}),
     ("SHORTLIST_ASR_BEAM_SIZE", "5", {"asr"}),
-    ("SHORTLIST_ASR_BACKEND", "openai-whisper", {"asr"}),
+    ("SHORTLIST_DESCRIBER", "gemini", {"describe"}),
     ("SHORTLIST_MAX_TAG_FRAMES", "4", {"visual"}),
     ("SHORTLIST_OCR_FRAMES", "3", {"ocr"}),
 ]

