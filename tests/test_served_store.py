@@ -157,3 +157,20 @@ def test_served_store_reads_with_the_token_writes_only_with_the_key(through_the_
     with pytest.raises(ValueError, match="limit"):
         reader.client.store_call("newest", {"limit": "many"})
     assert owned.count() == 1
+
+
+def test_a_scroll_cut_short_by_the_server_is_an_error_not_a_smaller_catalogue(
+        through_the_server, tmp_path):
+    from shortlist.errors import StoreUnavailable
+
+    owned, served, _ = through_the_server
+    owned.upsert([make_point(i, f"Clip {i}", tmp_path / "media") for i in range(3)])
+    assert len(list(served.scroll())) == 3
+
+    def breaks_after_two(batch: int = 256):
+        yield from list(type(owned).scroll(owned, batch))[:2]
+        raise StoreUnavailable("the shard went away")
+
+    owned.scroll = breaks_after_two
+    with pytest.raises(StoreUnavailable, match="stopped sending the catalogue after 2"):
+        list(served.scroll())

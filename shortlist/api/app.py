@@ -10,7 +10,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -299,9 +299,16 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
     @app.get("/admin/store/scroll", dependencies=[Depends(require_store_reader)])
     def get_store_scroll(c: C, batch: Annotated[int, Query(ge=1, le=1000)] = 256
                          ) -> StreamingResponse:
-        """Every payload, one JSON line each, read from the store as the client reads."""
-        lines = (json.dumps(p, ensure_ascii=False) + "\n" for p in c.store().scroll(batch))
-        return StreamingResponse(lines, media_type="application/x-ndjson")
+        """Every payload, one JSON line each, read from the store as the client reads; then
+        `{"_end": count}`, so that a stream cut short is an error, not a smaller catalogue."""
+        def lines() -> Iterator[str]:
+            count = 0
+            for payload in c.store().scroll(batch):
+                count += 1
+                yield json.dumps(payload, ensure_ascii=False) + "\n"
+            yield json.dumps({"_end": count}) + "\n"
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     @app.post("/admin/store/{operation}", dependencies=[Depends(require_store_reader)])
     def post_store_call(operation: str, c: C, request: Request,

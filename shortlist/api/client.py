@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import urllib.error
@@ -49,11 +50,22 @@ class ServeClient:
         return self._call("POST", f"/admin/store/{operation}", arguments)["result"]
 
     def store_scroll(self, batch: int) -> Iterator[dict]:
-        """Every payload in the catalogue, streamed by the server one JSON line each."""
+        """Every payload in the catalogue, streamed by the server one JSON line each and
+        closed by `{"_end": count}`: a stream cut short raises instead of ending early."""
+        seen = 0
         with self._open("GET", f"/admin/store/scroll?batch={batch}") as resp:
             for line in resp:
-                if line.strip():
-                    yield json.loads(line)
+                row = json.loads(line) if line.strip() else None
+                if row is None:
+                    continue
+                if "_end" in row and len(row) == 1:
+                    if row["_end"] != seen:
+                        break
+                    return
+                seen += 1
+                yield row
+        raise StoreUnavailable(f"the server at {self.base_url} stopped sending the catalogue "
+                               f"after {seen} videos")
 
     def reindex(self, tracked: list[str]) -> dict:
         """POST /admin/reindex and wait for the report (the server runs it to the end)."""
@@ -86,7 +98,7 @@ class ServeClient:
             if 400 <= exc.code < 500:
                 raise ValueError(detail) from exc
             raise StoreUnavailable(f"the server at {self.base_url} failed: {detail}") from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
             raise StoreUnavailable(f"the store is owned by the server at {self.base_url}, "
                                    f"which did not answer: {exc}") from exc
 
