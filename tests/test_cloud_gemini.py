@@ -151,3 +151,26 @@ def test_another_gemini_model_describes_again_and_nothing_else_is_redone(tmp_pat
                        ).stage_versions()
     assert {k for k in before if before[k] != after[k]} == {"describe"}
     assert "gemini-3.8-flash" in after["describe"]
+
+
+def test_a_project_uses_its_credentials_and_missing_ones_are_named(standin, tmp_path,
+                                                                  monkeypatch):
+    """Project and location with Application Default Credentials: the project's route and
+    a Bearer token; without credentials, a message that says how to get them."""
+    import google.auth
+    from google.oauth2.credentials import Credentials
+
+    env = {"SHORTLIST_DATA_DIR": str(tmp_path), "GOOGLE_CLOUD_PROJECT": "my-proj",
+           "GOOGLE_CLOUD_LOCATION": "us-central1", "SHORTLIST_VERTEX_BASE_URL": standin.base_url,
+           "SHORTLIST_CLOUD_ATTEMPTS": "1"}
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    with pytest.raises(CloudServiceError, match="application-default login"):
+        GeminiDescriber(Settings.load(env=env)).describe(SIGNALS, _rendition(tmp_path))
+    monkeypatch.setattr(google.auth, "default",
+                        lambda *a, **k: (Credentials(token="adc-token"), "my-proj"))
+    described = GeminiDescriber(Settings.load(env=env)).describe(SIGNALS,
+                                                                 _rendition(tmp_path / "b"))
+    assert described.title
+    request = standin.requests[-1]
+    assert "/projects/my-proj/locations/us-central1/" in request["path"]
+    assert request["headers"].get("Authorization") == "Bearer adc-token"

@@ -44,11 +44,17 @@ def vertex_client(settings: Settings) -> Any:
 
 def call_vertex(what: str, settings: Settings, call: Callable[[], T]) -> T:
     """Run one SDK call; its failure, after the SDK's retries, as a CloudServiceError."""
+    from google.auth.exceptions import GoogleAuthError
     from google.genai import errors
 
     timeouts, transport = _http_errors()
     try:
         return call()
+    except GoogleAuthError as exc:
+        raise CloudServiceError(f"{what}: no usable Google credentials for project "
+                                f"{settings.google_cloud_project!r} ({_short(exc)}): run "
+                                "`gcloud auth application-default login`, or set "
+                                "GOOGLE_API_KEY") from None
     except errors.APIError as exc:
         retried = (f" after {settings.cloud_attempts} attempts"
                    if exc.code in RETRIED_STATUS else "")
