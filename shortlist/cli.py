@@ -7,6 +7,7 @@ Each command imports only what it needs, so the quick ones start quickly.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -259,10 +260,8 @@ def _open_in_background(store) -> None:
     the text model and embeds the query. A failure here is left to the command itself,
     which meets it again and says so."""
     def open_store() -> None:
-        try:
+        with contextlib.suppress(Exception):  # reported by the command that follows
             store.count()
-        except Exception:  # noqa: BLE001 - reported by the search that follows
-            pass
 
     threading.Thread(target=open_store, daemon=True).start()
 

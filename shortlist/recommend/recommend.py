@@ -122,19 +122,18 @@ def diversify(candidates: list[Hit], limit: int, balance: float = 0.7) -> list[H
         rows = np.array([v for v in text if v is not None], dtype=float)
         rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
         sims[np.ix_(has_text, has_text)] = rows @ rows.T
-    redundancy = np.zeros(len(candidates))  # most similar picked video with a text vector
-    any_text_picked = False
+    # Likeness to the most similar picked video with a text vector (none picked yet: -inf).
+    redundancy = np.full(len(candidates), -np.inf)
     left = np.ones(len(candidates), dtype=bool)
     picked: list[int] = []
     while left.any() and len(picked) < limit:
-        value = relevance - (1 - balance) * np.where(has_text, redundancy, 0.0)
+        value = relevance - (1 - balance) * np.where(
+            has_text & np.isfinite(redundancy), redundancy, 0.0)
         best = int(np.argmax(np.where(left, value, -np.inf)))  # ties: the earlier candidate
         picked.append(best)
         left[best] = False
         if has_text[best]:
-            redundancy = sims[best].copy() if not any_text_picked else np.maximum(
-                redundancy, sims[best])
-            any_text_picked = True
+            redundancy = np.maximum(redundancy, sims[best])
     return [candidates[i] for i in picked]
 
 
