@@ -17,7 +17,15 @@ import pytest
 from shortlist.errors import StoreUnavailable
 from shortlist.store.edge_store import EdgeStore
 from shortlist.store.qdrant_store import QdrantServerStore
-from shortlist.store.records import AUDIO, TEXT, VISUAL, SearchFilters, VideoPoint
+from shortlist.store.records import (
+    AUDIO,
+    SCENE,
+    SPEECH,
+    TEXT,
+    VISUAL,
+    SearchFilters,
+    VideoPoint,
+)
 from shortlist.text import query_sparse, sparse_weights
 
 BACKENDS = ["edge", "server"]
@@ -73,6 +81,31 @@ def test_upsert_is_idempotent_and_search_fuses_dense_and_keywords(store):
     assert [h.video_id for h in hits] == ["c" * 16]
     store.delete(["b" * 16])
     assert store.keyword_ranking("penguin", limit=5) == [] and store.count() == 2
+
+
+def test_a_spoken_word_match_is_not_outvoted_by_the_dense_views_of_one_query(store):
+    """A query's text, speech and scene rankings are three views of one reading of it: a
+    video first in two of them must not bury the one video that says the word."""
+    def near(cos: float, axis: int) -> list[float]:
+        v = np.zeros(384)
+        v[0], v[axis] = cos, np.sqrt(1 - cos * cos)
+        return v.tolist()
+
+    closeness = {"a": (0.99, 0.99, 0.9), "c": (0.9, 0.9, 0.99), "d": (0.8, 0.8, 0.8),
+                 "e": (0.7, 0.7, 0.7), "b": (0.1, 0.1, 0.1)}  # text, speech, scene
+    points = []
+    for axis, (name, cos) in enumerate(closeness.items(), start=1):
+        point = _point(name * 16, near(cos[0], axis), "penguins" if name == "b" else "ice",
+                       name.upper())
+        point.dense.update({SPEECH: near(cos[1], axis), SCENE: near(cos[2], axis)})
+        points.append(point)
+    store.upsert(points)
+    query = [1.0] + [0.0] * 383
+    hits = store.hybrid_search([query], query_sparse("penguins"), "penguins", limit=5)
+    assert [h.video_id for h in hits[:2]] == ["b" * 16, "a" * 16]
+    # without the word, the dense views alone decide
+    hits = store.hybrid_search([query], {}, "", limit=5)
+    assert [h.video_id[0] for h in hits] == list("acdeb")
 
 
 def test_reads_and_rankings_agree_with_exact_search(store):

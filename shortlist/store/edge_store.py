@@ -32,7 +32,6 @@ from shortlist.store.ids import point_id_for
 from shortlist.store.records import (
     DIMENSIONS,
     INDEXED_FIELDS,
-    KEYWORD_WEIGHT,
     KEYWORDS,
     RRF_K,
     TEXT_SPACES,
@@ -399,24 +398,24 @@ class EdgeStore:
                       filters: SearchFilters | None = None,
                       spaces: Sequence[str] = TEXT_SPACES) -> list[Hit]:
         """Dense text rankings (one per query vector and space) and the keyword ranking,
-        fused by weighted RRF inside the engine, filters applied in every prefetch."""
+        fused by RRF inside the engine (each vector's spaces first, see RRF_K), filters
+        applied in every prefetch."""
         from qdrant_edge import Fusion, Prefetch, Query, QueryRequest, SparseVector
 
         flt = edge_filter(filters or SearchFilters())
         depth = max(50, (limit + offset) * 4)
         params = self._dense_params()
-        prefetches = [Prefetch(limit=depth, query=Query.Nearest(q, using=space), filter=flt,
-                               params=params) for q in dense for space in spaces]
-        weights = [1.0] * len(prefetches)
+        prefetches = [Prefetch(limit=depth, query=Fusion.Rrf(k=RRF_K), prefetches=[
+            Prefetch(limit=depth, query=Query.Nearest(q, using=space), filter=flt,
+                     params=params) for space in spaces]) for q in dense]
         if sparse:
             idx = sorted(sparse)
             prefetches.append(Prefetch(limit=depth, filter=flt, query=Query.Nearest(
                 SparseVector(idx, [float(sparse[i]) for i in idx]), using=KEYWORDS)))
-            weights.append(KEYWORD_WEIGHT)
         with self._live() as shard:
             found = shard.query(QueryRequest(
                 limit=offset + 2 * limit, prefetches=prefetches,
-                query=Fusion.Rrf(k=RRF_K, weights=weights), with_payload=True,
+                query=Fusion.Rrf(k=RRF_K), with_payload=True,
                 with_vector=False))
         return page_of([_hit(p) for p in found], offset, limit)
 

@@ -17,7 +17,6 @@ from shortlist.store.ids import point_id_for
 from shortlist.store.records import (
     DIMENSIONS,
     INDEXED_FIELDS,
-    KEYWORD_WEIGHT,
     KEYWORDS,
     RRF_K,
     TEXT_SPACES,
@@ -228,23 +227,22 @@ class QdrantServerStore:
                       filters: SearchFilters | None = None,
                       spaces: Sequence[str] = TEXT_SPACES) -> list[Hit]:
         """Dense text rankings (one per query vector and space) and the keyword ranking,
-        fused by weighted RRF on the server, filters applied in every prefetch."""
+        fused by RRF on the server (each vector's spaces first, see RRF_K), filters applied
+        in every prefetch."""
         from qdrant_client import models as m
 
         query_filter = qdrant_filter(filters or SearchFilters())
         depth = max(50, (limit + offset) * 4)
-        prefetch = [m.Prefetch(query=q, using=space, limit=depth, filter=query_filter)
-                    for q in dense for space in spaces]
-        weights = [1.0] * len(prefetch)
+        prefetch = [m.Prefetch(query=m.RrfQuery(rrf=m.Rrf(k=RRF_K)), limit=depth, prefetch=[
+            m.Prefetch(query=q, using=space, limit=depth, filter=query_filter)
+            for space in spaces]) for q in dense]
         if sparse:
             idx = sorted(sparse)
             prefetch.append(m.Prefetch(
                 query=m.SparseVector(indices=idx, values=[sparse[i] for i in idx]),
                 using=KEYWORDS, limit=depth, filter=query_filter))
-            weights.append(KEYWORD_WEIGHT)
         result = self.client.query_points(
-            self.collection, prefetch=prefetch,
-            query=m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=weights)),
+            self.collection, prefetch=prefetch, query=m.RrfQuery(rrf=m.Rrf(k=RRF_K)),
             limit=offset + 2 * limit, with_payload=True)
         return page_of([_hit(p) for p in result.points], offset, limit)
 
