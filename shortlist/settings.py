@@ -29,6 +29,8 @@ class Settings:
     # Store: the embedded engine under data_dir unless qdrant_url names a server.
     qdrant_url: str | None = None
     qdrant_api_key: str | None = field(default=None, repr=False)
+    # Or PostgreSQL + pgvector (a libpq DSN; `make postgres-up` writes a local one's).
+    pg_dsn: str | None = field(default=None, repr=False)
     collection: str = "videos"
     # A store that does not answer in this time is reported down (HTTP 503), not waited on.
     store_timeout_s: float = 3.0

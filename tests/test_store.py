@@ -1,5 +1,6 @@
-"""The store interface, run against every implementation: the embedded engine (Qdrant Edge)
-and a Qdrant server (qdrant-client's in-process mode, which speaks the server's API)."""
+"""The store interface, run against every implementation: the embedded engine (Qdrant Edge),
+a Qdrant server (qdrant-client's in-process mode, which speaks the server's API) and
+PostgreSQL + pgvector (a real server, started for the session)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ import pytest
 
 from shortlist.errors import StoreUnavailable
 from shortlist.store.edge_store import EdgeStore
+from shortlist.store.pg_store import PgVectorStore
 from shortlist.store.qdrant_store import QdrantServerStore
 from shortlist.store.records import (
     AUDIO,
@@ -28,18 +31,21 @@ from shortlist.store.records import (
 )
 from shortlist.text import query_sparse, sparse_weights
 
-BACKENDS = ["edge", "server"]
+BACKENDS = ["edge", "server", "pg"]
 
 
-def make_store(kind: str, tmp_path: Path):
+def make_store(kind: str, tmp_path: Path, request=None):
     if kind == "edge":
         return EdgeStore(tmp_path / "q")
+    if kind == "pg":
+        collection = f"t{uuid.uuid4().hex[:10]}"  # one server for the session
+        return PgVectorStore(request.getfixturevalue("pg_dsn"), collection=collection)
     return QdrantServerStore(location=":memory:")
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
-    s = make_store(request.param, tmp_path)
+    s = make_store(request.param, tmp_path, request)
     yield s
     s.close()
 
@@ -181,6 +187,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from test_store import _corpus
 from shortlist.store.edge_store import EdgeStore
+from shortlist.store.pg_store import PgVectorStore
 pause = float(sys.argv[4])  # the time a video takes between writes, in a real ingest
 store = EdgeStore(Path(sys.argv[1]), linger_s=pause / 2)
 _, points = _corpus(int(sys.argv[2]))
@@ -317,3 +324,20 @@ def test_a_catalogue_copies_to_a_server_store_counted_and_searchable(tmp_path):
     assert all(np.allclose(copied[name], kept[name], atol=1e-6) for name in kept)
     edge.close()
     server.close()
+
+
+def test_an_unreachable_postgres_is_named_without_its_password():
+    store = PgVectorStore("postgresql://shortlist:hunter2@127.0.0.1:1/videos", timeout_s=1)
+    with pytest.raises(StoreUnavailable) as failure:
+        store.count()
+    assert "hunter2" not in str(failure.value) and "make postgres-up" in str(failure.value)
+
+
+def test_a_postgres_catalogue_with_other_vector_sizes_is_refused_with_the_way_out(pg_dsn):
+    store = PgVectorStore(pg_dsn, collection=f"t{uuid.uuid4().hex[:10]}")
+    physical = store.physical_collection()
+    with store._cursor() as cur:  # as a catalogue made by another text embedder would be
+        cur.execute(f'ALTER TABLE "{physical}" ALTER COLUMN text TYPE vector(768)')
+    store.close()
+    with pytest.raises(StoreUnavailable, match="other vector sizes.*SHORTLIST_COLLECTION"):
+        PgVectorStore(pg_dsn, collection=store.collection).count()

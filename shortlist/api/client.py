@@ -22,8 +22,8 @@ def serving_client(settings: Settings, timeout_s: float = 60.0) -> ServeClient |
     Asked by `Components.store()` (shortlist/runtime.py), the one place that decides
     whether a process uses the store itself or through a server, and by the reindex.
     """
-    if settings.qdrant_url:
-        return None  # a Qdrant server admits every process: use it directly
+    if settings.qdrant_url or settings.pg_dsn:
+        return None  # a Qdrant or PostgreSQL server admits every process: use it directly
     from shortlist.api.auth import credential_for
     from shortlist.store.owner import current_owner
 

@@ -3,6 +3,7 @@
 Implementations, chosen once at start-up (shortlist/runtime.py) and handed in:
 - EdgeStore (shortlist/store/edge_store.py): Qdrant's engine embedded, the default;
 - QdrantServerStore (shortlist/store/qdrant_store.py): a Qdrant server or Qdrant Cloud;
+- PgVectorStore (shortlist/store/pg_store.py): PostgreSQL + pgvector;
 - ServedStore (shortlist/api/served_store.py): the catalogue of a running `shortlist serve`.
 Ranking that no engine does (several preference rankings, multi-interest
 recommendations) lives above this interface, in shortlist/recommend/.

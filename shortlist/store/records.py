@@ -86,6 +86,19 @@ class Hit:
 RRF_K = 2
 
 
+def rrf_fuse(rankings: Sequence[Sequence[str]], weights: Sequence[float] | None = None,
+             k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion exactly as Qdrant's engine scores it, for a store whose
+    database has none (PostgreSQL): a weight scales the rank, 1 / ((rank + 1) / w + k - 1),
+    so equal weights give the classic 1 / (rank + k). Best first, ties by id."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, video_id in enumerate(ranking):
+            scores[video_id] = scores.get(video_id, 0.0) + 1.0 / ((rank + 1) / weight + k - 1)
+    return sorted(scores.items(), key=lambda kv: (-round(kv[1], 9), kv[0]))
+
+
 def dense_only(vector) -> dict[str, list[float]]:
     """The dense vectors of a record's vectors (a sparse one, or none, left out)."""
     if not isinstance(vector, dict):
