@@ -126,7 +126,7 @@ class TranscriptEmbeddingRanker:
     def __call__(self, query: str) -> list[str]:
         if self.matrix is None:
             return []
-        scores = self.matrix @ self.embedder.embed([query])[0]
+        scores = self.matrix @ self.embedder.embed_query([query])[0]
         return [self.ids[i] for i in np.argsort(-scores)]
 
 

@@ -20,6 +20,7 @@ from shortlist.models.text_embedding import MiniLMEmbedder, TextEmbedder
 from shortlist.models.vision import FrameTagger
 from shortlist.settings import Settings
 from shortlist.store.interface import VideoStore
+from shortlist.store.records import dimensions
 from shortlist.versions import component_version
 
 
@@ -44,6 +45,7 @@ class Components:
         `hold`: keep the embedded shard open for the life of the process (`shortlist
         serve`); others open it per operation so that several commands can take turns."""
         s = self.settings
+        sizes = dimensions(self.embedder().dim)
         shared = s.qdrant_url or s.pg_dsn  # a server every process can use at once
         key = (None if shared else s.qdrant_path, s.qdrant_url, s.pg_dsn, s.collection)
         with _built_lock:
@@ -51,7 +53,7 @@ class Components:
         if not hold and not held and (client := serving_client(s)) is not None:
             from shortlist.api.served_store import ServedStore
 
-            return ServedStore(client)  # asked each time: a server may start or stop
+            return ServedStore(client, sizes)  # asked each time: a server may start or stop
         with _built_lock:
             if key not in _stores:
                 if s.qdrant_url and s.pg_dsn:
@@ -61,18 +63,18 @@ class Components:
                     from shortlist.store.pg_store import PgVectorStore
 
                     _stores[key] = PgVectorStore(s.pg_dsn, collection=s.collection,
-                                                 timeout_s=s.store_timeout_s)
+                                                 timeout_s=s.store_timeout_s, sizes=sizes)
                 elif s.qdrant_url:
                     from shortlist.store.qdrant_store import QdrantServerStore
 
                     _stores[key] = QdrantServerStore(
                         url=s.qdrant_url, api_key=s.qdrant_api_key, collection=s.collection,
-                        timeout_s=s.store_timeout_s)
+                        timeout_s=s.store_timeout_s, sizes=sizes)
                 else:
                     from shortlist.store.edge_store import EdgeStore
 
                     _stores[key] = EdgeStore(s.qdrant_path, collection=s.collection,
-                                             hold=hold)
+                                             hold=hold, sizes=sizes)
             if hold and hasattr(_stores[key], "hold"):
                 _stores[key].hold = True  # asked for before serve took it: hold from now on
             return _stores[key]
@@ -109,7 +111,15 @@ class Components:
         return self._once("safety", "", SafetyScorer)
 
     def embedder(self) -> TextEmbedder:
-        return self._once("embed", "", MiniLMEmbedder)
+        """The text embedder, chosen once: its size sets the store's text spaces."""
+        kind = self.settings.text_embedder
+        if kind == "local":
+            return self._once("embed", "", MiniLMEmbedder)
+        if kind == "vertex":
+            from shortlist.cloud.vertex_embeddings import VertexTextEmbedder
+
+            return self._once("embed", "", lambda: VertexTextEmbedder(self.settings))
+        raise ValueError(f"unknown text_embedder {kind!r}: 'local' or 'vertex'")
 
     def describer(self) -> Describer:
         if self.settings.describer == "local":

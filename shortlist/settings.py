@@ -59,6 +59,11 @@ class Settings:
     # them there; otherwise the 1 fps rendition goes inline, up to gemini_inline_max_mb.
     gemini_video_uri_prefix: str | None = None
     gemini_inline_max_mb: float = 14.0
+    # Text embedder: "local" (MiniLM, 384-d) or "vertex" (a Vertex AI embedding model, at
+    # vertex_embedding_dim). Each makes a catalogue of its own: the sizes and the model differ.
+    text_embedder: str = "local"
+    vertex_embedding_model: str = "gemini-embedding-001"
+    vertex_embedding_dim: int = 768
     # Vertex AI: a project and location with Application Default Credentials, or an API key
     # (express mode); GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION and GOOGLE_API_KEY work too.
     google_cloud_project: str | None = None

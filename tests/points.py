@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from shortlist.models.text_embedding import MiniLMEmbedder
 from shortlist.store.records import AUDIO, DIMENSIONS, TEXT, VISUAL, VideoPoint
 from shortlist.text import sparse_weights
 
@@ -36,7 +37,8 @@ def make_point(seed: int, title: str, media_dir: Path, tags: tuple[str, ...] = (
         "tags": list(tags), "genres": ["animals"], "moods": [], "transcript": "",
         "segments": [], "ocr_text": "", "visual_labels": [{"name": tags[0], "score": 0.9}],
         "visual_words": [], "audio_labels": [], "nsfw_score": 0.01,
-        "models": {"embed": "test"}, "pipeline_fingerprint": "0" * 16, "describer": "local",
+        "models": {"embed": f"{MiniLMEmbedder.name}:{MiniLMEmbedder.version}:test"},
+        "pipeline_fingerprint": "0" * 16, "describer": "local",
         "ingested_at": "2026-12-01T00:00:00Z", "status": "ok",
     }
     dense = {TEXT: unit(DIMENSIONS[TEXT]), VISUAL: unit(DIMENSIONS[VISUAL]),

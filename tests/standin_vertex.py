@@ -1,9 +1,12 @@
 """A stand-in for Vertex AI on loopback, speaking the documented wire protocol
-(`…/publishers/google/models/{model}:generateContent`), for the google-genai SDK to call.
+(`…/publishers/google/models/{model}:generateContent`, and for embeddings `:predict`,
+`:embedContent`, `:batchEmbedContents`), for the google-genai SDK to call.
 
-It checks what the SDK sends — a video part, the response schema — and answers 400 when the
-request is wrong, so a test fails on a wrong request as the real service would. Each test
-scripts the next answers: "ok", "429", "500", "malformed", or "slow".
+It checks what the SDK sends — a video part, the response schema; for embeddings a text, a
+task type and the output size — and answers 400 when the request is wrong, so a test fails
+on a wrong request as the real service would. Each test scripts the next answers: "ok",
+"429", "500", "malformed", or "slow". Its embeddings are hashed bags of words: texts that
+share words are near, so a search through them ranks by the stand-in's vectors.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 ROUTE = re.compile(r"^/(v1|v1beta1)/(projects/[^/]+/locations/[^/]+/)?publishers/google/"
-                   r"models/(?P<model>[^/:]+):(?P<method>generateContent)$")
+                   r"models/(?P<model>[^/:]+):(?P<method>generateContent|predict|embedContent|"
+                   r"batchEmbedContents)$")
+TASKS = {"RETRIEVAL_DOCUMENT", "RETRIEVAL_QUERY"}
 ANSWER = {"title": "Penguins waddle on the ice", "genres": ["Animals", "nature"],
           "description": "A colony of penguins walks across the ice.",
           "tags": ["penguin", "ice", "Penguin", "colony"], "moods": ["calm"]}
@@ -82,6 +87,57 @@ def _wrong(body: dict[str, Any]) -> str | None:
     return None
 
 
+def bag_of_words(text: str, dim: int) -> list[float]:
+    """The stand-in's embedding: each word hashed to a dimension, unit length."""
+    import hashlib
+
+    v = [0.0] * dim
+    for word in re.findall(r"[a-z]+", text.lower()):
+        v[int(hashlib.md5(word.encode()).hexdigest(), 16) % dim] += 1.0
+    norm = sum(x * x for x in v) ** 0.5 or 1.0
+    return [x / norm for x in v] if any(v) else [1.0 / dim ** 0.5] * dim
+
+
+def _embedding_requests(method: str, body: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(text, task type, output size) of each text an embedding request carries."""
+    if method == "predict":
+        size = _field(body.get("parameters") or {}, "outputDimensionality")
+        return [(i.get("content"), _field(i, "taskType"), size)
+                for i in body.get("instances", [])]
+    items = body.get("requests", []) if method == "batchEmbedContents" else [body]
+    out = []
+    for item in items:
+        config = _field(item, "embedContentConfig") or {}
+        parts = (item.get("content") or {}).get("parts") or [{}]
+        out.append((" ".join(p.get("text", "") for p in parts), _field(config, "taskType"),
+                    _field(config, "outputDimensionality")))
+    return out
+
+
+def _wrong_embedding(texts: list[tuple[str, str, Any]]) -> str | None:
+    if not texts:
+        return "no text to embed"
+    for text, task, size in texts:
+        if not isinstance(text, str) or not text:
+            return "each instance needs a non-empty text content"
+        if task not in TASKS:
+            return f"task type must be one of {sorted(TASKS)}, not {task!r}"
+        if not isinstance(size, int) or not 1 <= size <= 3072:
+            return "outputDimensionality must be set, 1 to 3072"
+    return None
+
+
+def _embedding_answer(method: str, texts: list[tuple[str, str, Any]], action: str) -> dict:
+    vectors = [bag_of_words(t, size if action != "malformed" else size - 1)
+               for t, _, size in texts]
+    if method == "predict":
+        return {"predictions": [{"embeddings": {"values": v, "statistics": {
+            "token_count": 5, "truncated": False}}} for v in vectors]}
+    if method == "embedContent":
+        return {"embedding": {"values": vectors[0]}, "usageMetadata": {"promptTokenCount": 5}}
+    return {"embeddings": [{"values": v} for v in vectors]}
+
+
 def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
@@ -110,7 +166,9 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
             if not (self.headers.get("x-goog-api-key")
                     or self.headers.get("Authorization", "").startswith("Bearer ")):
                 return self._error(401, "UNAUTHENTICATED", "no credential")
-            problem = _wrong(body)
+            embedding = route["method"] != "generateContent"
+            texts = _embedding_requests(route["method"], body) if embedding else []
+            problem = _wrong_embedding(texts) if embedding else _wrong(body)
             if problem:
                 return self._error(400, "INVALID_ARGUMENT", problem)
             action = standin.script.pop(0) if standin.script else "ok"
@@ -120,6 +178,8 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                 return self._error(500, "INTERNAL", "Internal error encountered.")
             if action == "slow":
                 time.sleep(standin.slow_s)
+            if embedding:
+                return self._send(200, _embedding_answer(route["method"], texts, action))
             text = "{'title': oops" if action == "malformed" else json.dumps(ANSWER)
             self._send(200, {
                 "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},

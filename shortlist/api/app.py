@@ -36,7 +36,7 @@ from shortlist.api.schemas import (
     Results,
     SearchRequest,
 )
-from shortlist.errors import NotFound, StoreUnavailable
+from shortlist.errors import CloudServiceError, NotFound, StoreUnavailable
 from shortlist.recommend.events import EventLog
 from shortlist.recommend.search import result_record
 from shortlist.runtime import Components, components_for
@@ -176,6 +176,10 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
         app.state.store_health.failed(str(exc))
         return JSONResponse(status_code=503, content={"detail": str(exc)})
 
+    @app.exception_handler(CloudServiceError)
+    async def cloud_down(request: Request, exc: CloudServiceError):
+        return JSONResponse(status_code=503, content={"detail": str(exc)})
+
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound):
         return JSONResponse(status_code=404, content={"detail": str(exc)})
@@ -285,13 +289,20 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
             raise HTTPException(status_code=409, detail="a reindex is running: ingest again "
                                 "when it has finished (`shortlist ingest` skips what is done)")
         try:
+            store = c.store()
             for i, p in enumerate(body.points):
                 if rendition_file(p.payload.model_dump(), settings, must_exist=False) is None:
                     raise HTTPException(status_code=422, detail=[{
                         "loc": ["body", "points", i, "payload", "rendition_path"],
                         "msg": "must name a file in the catalogue's renditions folder",
                         "type": "value_error"}])
-            c.store().upsert([p.to_point() for p in body.points])
+                for name, vector in p.dense.items():
+                    if len(vector) != store.sizes[name]:
+                        raise HTTPException(status_code=422, detail=[{
+                            "loc": ["body", "points", i, "dense", name], "type": "value_error",
+                            "msg": f"dense.{name} has {len(vector)} dimensions, the "
+                                   f"collection takes {store.sizes[name]}"}])
+            store.upsert([p.to_point() for p in body.points])
         finally:
             store_writes.release()
         return {"upserted": len(body.points)}

@@ -123,8 +123,9 @@ class PayloadIn(BaseModel):
 
 
 class PointIn(BaseModel):
-    """One catalogue point as an ingest in another process made it (`VideoPoint`), checked
-    against the collection: vector names and sizes, finite numbers, ids that agree."""
+    """One catalogue point as an ingest in another process made it (`VideoPoint`): vector
+    names, finite numbers, ids that agree (sizes are the store's to check: they follow the
+    text embedder)."""
 
     model_config = ConfigDict(extra="forbid")
     video_id: Annotated[StrictStr, Field(pattern=VIDEO_ID)]
@@ -135,16 +136,10 @@ class PointIn(BaseModel):
 
     @model_validator(mode="after")
     def _agrees_with_the_collection(self) -> PointIn:
-        from shortlist.store.records import DIMENSIONS
-
         if self.payload.video_id != self.video_id:
             raise ValueError("payload.video_id must equal video_id")
         if not self.payload.sha256.startswith(self.video_id):
             raise ValueError("video_id must be the first 16 hex digits of payload.sha256")
-        for name, vector in self.dense.items():
-            if len(vector) != DIMENSIONS[name]:
-                raise ValueError(f"dense.{name} has {len(vector)} dimensions, the collection "
-                                 f"takes {DIMENSIONS[name]}")
         return self
 
     def to_point(self):

@@ -23,8 +23,11 @@ from shortlist.store.records import TEXT_SPACES, Hit, SearchFilters, VideoPoint
 class ServedStore:
     """A `VideoStore` whose every call is answered by the `shortlist serve` that owns it."""
 
-    def __init__(self, client: ServeClient) -> None:
+    def __init__(self, client: ServeClient, sizes: dict[str, int] | None = None) -> None:
+        from shortlist.store.records import DIMENSIONS
+
         self.client = client
+        self.sizes = dict(sizes or DIMENSIONS)  # as this process's settings say; serve checks
 
     def _ask(self, operation: str, **arguments: Any) -> Any:
         answer = self.client.store_call(operation, to_jsonable_python(arguments))

@@ -18,11 +18,15 @@ import numpy as np
 
 
 class TextEmbedder(Protocol):
+    """Unit vectors of `dim` floats. `embed` is for catalogue text, `embed_query` for what a
+    user types: one model, but some (Vertex's) embed the two sides differently."""
+
     name: str
     version: str
     dim: int
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed_query(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def bundled_minilm_dir() -> Path:
@@ -76,6 +80,10 @@ class MiniLMEmbedder:
             mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
             out[start:start + len(chunk)] = self._forward(ids, mask)
         return out
+
+    def embed_query(self, texts: Sequence[str]) -> np.ndarray:
+        """MiniLM embeds a query as any other text."""
+        return self.embed(texts)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w = self._w

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from shortlist.errors import StoreUnavailable
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.store.interface import VideoStore
 from shortlist.store.records import Hit, SearchFilters
 from shortlist.text import query_sparse
+from shortlist.versions import component_version
 
 MAX_QUERY_CHARS = 500
+_CHECKED: set[tuple[int, str]] = set()  # (store, embedder) pairs found to agree
 
 
 def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 10,
@@ -29,13 +32,32 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
         raise ValueError("limit must be between 1 and 100")
     if offset < 0:
         raise ValueError("offset cannot be negative")
+    check_catalogue_embedder(store, embedder)
     parts = split_preferences(query)
     # The whole query ranks too: "nature, outdoors, calm" means more together than "calm"
     # alone, while each preference still pulls up its own videos.
     texts = [query, *parts] if len(parts) > 1 else [query]
-    dense = [v.tolist() for v in embedder.embed(texts)]
+    dense = [v.tolist() for v in embedder.embed_query(texts)]
     return store.hybrid_search(dense, query_sparse(query), query, limit=limit, offset=offset,
                                filters=filters)
+
+
+def check_catalogue_embedder(store: VideoStore, embedder: TextEmbedder) -> None:
+    """Refuse to search a catalogue whose text vectors another model made (same size or
+    not, the cosines would mean nothing). Asked once per store and embedder."""
+    ours = component_version(embedder)
+    if (id(store), ours) in _CHECKED:
+        return
+    newest = store.newest(1)
+    made_by = str((newest[0].get("models") or {}).get("embed") or "") if newest else ""
+    theirs = ":".join(made_by.split(":")[:2])
+    if theirs and theirs != ours:
+        raise StoreUnavailable(
+            f"this catalogue's text vectors were made by {theirs}, and queries would be "
+            f"embedded by {ours}: set SHORTLIST_TEXT_EMBEDDER (and its model) back, or run "
+            "`shortlist reindex` to embed the catalogue again (another vector size needs a "
+            "new SHORTLIST_COLLECTION and `shortlist ingest`)")
+    _CHECKED.add((id(store), ours))
 
 
 class PlayableUrls:

@@ -61,8 +61,10 @@ HNSW_EF = 256
 
 class EdgeStore:
     def __init__(self, path: Path, collection: str = "videos", hold: bool = False,
-                 wait_s: float = 30.0, linger_s: float = 0.5) -> None:
+                 wait_s: float = 30.0, linger_s: float = 0.5,
+                 sizes: dict[str, int] | None = None) -> None:
         self.path = Path(path)
+        self.sizes = dict(sizes or DIMENSIONS)  # each space's size (records.dimensions)
         self.collection = collection
         self.hold = hold
         self.wait_s = wait_s
@@ -93,7 +95,7 @@ class EdgeStore:
                 try:
                     self._shard_name = self._live_name()
                     directory = self._shard_dir(self._shard_name)
-                    _check_sizes(directory)
+                    _check_sizes(directory, self.sizes)
                     self._shard = self._open(directory)
                     self._size = None  # other processes may have written meanwhile
                 except BaseException:
@@ -207,7 +209,7 @@ class EdgeStore:
         name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
         config = EdgeConfig(
             vectors={vec: EdgeVectorParams(size=dim, distance=Distance.Cosine)
-                     for vec, dim in DIMENSIONS.items()},
+                     for vec, dim in self.sizes.items()},
             sparse_vectors={KEYWORDS: EdgeSparseVectorParams(modifier=Modifier.Idf)})
         shard = EdgeShard.create(str(self._shard_dir(name)), config)
         try:
@@ -256,7 +258,7 @@ class EdgeStore:
     def upsert(self, points: Sequence[VideoPoint], collection: str | None = None) -> None:
         """Write points to the live shard, or to a rebuild target (see begin_rebuild)."""
         for p in points:
-            check_point(p)
+            check_point(p, self.sizes)
         if collection is not None:
             self._write(self._targets[collection], points)
             return
@@ -461,7 +463,7 @@ class EdgeStore:
             found = shard.query(QueryRequest(
                 limit=limit, prefetches=prefetches,
                 query=Fusion.Rrf(k=RRF_K, weights=[weights[s] for s in spaces]),
-                with_payload=True, with_vector=list(DIMENSIONS)))
+                with_payload=True, with_vector=list(self.sizes)))
         return page_of([_hit(p) for p in found], 0, limit)
 
     def nearest(self, vector: list[float], using: str, limit: int,
@@ -498,7 +500,7 @@ class EdgeStore:
             return {}
         with self._live() as shard:
             found = shard.retrieve([_uuid(v) for v in video_ids], with_payload=["video_id"],
-                                   with_vector=list(DIMENSIONS))
+                                   with_vector=list(self.sizes))
         return {str((r.payload or {}).get("video_id")): dense_only(r.vector) for r in found}
 
     def newest(self, limit: int) -> list[dict[str, Any]]:
@@ -534,17 +536,17 @@ def edge_filter(filters: SearchFilters, exclude: Sequence[str] = ()):
     return Filter(must=must or None, must_not=must_not or None)
 
 
-def _check_sizes(directory: Path) -> None:
+def _check_sizes(directory: Path, sizes: dict[str, int]) -> None:
     """Refuse a shard made with other vectors (another embedder, an older version)."""
     try:
         config = json.loads((directory / "edge_config.json").read_text())
     except (OSError, ValueError):
         return  # no config yet: opening reports what is wrong
     found = {name: v.get("size") for name, v in (config.get("vectors") or {}).items()}
-    if found != DIMENSIONS:
+    if found != sizes:
         raise StoreUnavailable(
             f"the catalogue at {directory} was made with other vector sizes {found} (this "
-            f"version writes {DIMENSIONS}): ingest into a new SHORTLIST_DATA_DIR, or set "
+            f"text embedder writes {sizes}): ingest into a new SHORTLIST_DATA_DIR, or set "
             "SHORTLIST_COLLECTION to a new name")
 
 

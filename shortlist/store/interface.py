@@ -18,6 +18,8 @@ from shortlist.store.records import TEXT_SPACES, Hit, SearchFilters, VideoPoint
 
 
 class VideoStore(Protocol):
+    sizes: dict[str, int]  # each dense space's size, fixed when the catalogue was made
+
     # Writes
     def upsert(self, points: Sequence[VideoPoint], collection: str | None = None) -> None: ...
     def delete(self, video_ids: Sequence[str]) -> None: ...

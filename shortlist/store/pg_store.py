@@ -47,8 +47,10 @@ FILTER_COLUMNS = {"tags": "text[]", "genres": "text[]", "duration_s": "double pr
 
 
 class PgVectorStore:
-    def __init__(self, dsn: str, collection: str = "videos", timeout_s: float = 10.0) -> None:
+    def __init__(self, dsn: str, collection: str = "videos", timeout_s: float = 10.0,
+                 sizes: dict[str, int] | None = None) -> None:
         self.dsn = dsn
+        self.sizes = dict(sizes or DIMENSIONS)  # each space's size (records.dimensions)
         self.collection = collection
         self.timeout_s = timeout_s
         self._conn = None
@@ -98,7 +100,7 @@ class PgVectorStore:
             conn.execute(f"INSERT INTO {ALIASES} VALUES (%s, %s) ON CONFLICT DO NOTHING",
                          (self.collection, physical))
         else:
-            _check_sizes(conn, row[0], self.collection)
+            _check_sizes(conn, row[0], self.collection, self.sizes)
         return conn
 
     def _create_physical(self, conn) -> str:
@@ -110,12 +112,12 @@ class PgVectorStore:
         columns = [sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
                    for c, t in FILTER_COLUMNS.items()]
         columns += [sql.SQL("{} vector({})").format(sql.Identifier(s), sql.Literal(d))
-                    for s, d in DIMENSIONS.items()]
+                    for s, d in self.sizes.items()]
         with conn.transaction():
             conn.execute(sql.SQL("CREATE TABLE {} (video_id text PRIMARY KEY, "
                                  "payload jsonb NOT NULL, {})").format(
                 table, sql.SQL(", ").join(columns)))
-            for space in DIMENSIONS:
+            for space in self.sizes:
                 conn.execute(sql.SQL("CREATE INDEX ON {} USING hnsw ({} vector_cosine_ops)")
                              .format(table, sql.Identifier(space)))
             for column in ("tags", "genres"):
@@ -154,11 +156,11 @@ class PgVectorStore:
         """Write points (row and postings in one transaction) to the live catalogue or a
         rebuild target."""
         for p in points:
-            check_point(p)
+            check_point(p, self.sizes)
         if not points:
             return
         with self._cursor() as cur, cur.connection.transaction():
-            _write(cur, collection or self._live(cur), points)
+            _write(cur, collection or self._live(cur), points, list(self.sizes))
         self._size = None
 
     def delete(self, video_ids: Sequence[str]) -> None:
@@ -247,7 +249,7 @@ class PgVectorStore:
               ) -> list[tuple[dict[str, Any], dict[str, list[float]]]]:
         from psycopg import sql
 
-        spaces = list(DIMENSIONS) if with_vectors else []
+        spaces = list(self.sizes) if with_vectors else []
         columns = sql.SQL(", ").join([sql.Identifier("payload"),
                                       *map(sql.Identifier, spaces)])
         with self._cursor() as cur:
@@ -302,7 +304,7 @@ class PgVectorStore:
         index is scanned iteratively until enough rows pass the filter (pgvector 0.8)."""
         from psycopg import sql
 
-        if using not in DIMENSIONS:
+        if using not in self.sizes:
             raise ValueError(f"unknown vector {using!r}")
         where, args = _where(filters, exclude)
         space = sql.Identifier(using)
@@ -407,7 +409,7 @@ class PgVectorStore:
             rankings.append(_best_score_order(self.vectors(sorted(candidates)), s, pos, neg,
                                               limit))
         fused = rrf_fuse(rankings, [weights[s] for s in spaces], k=RRF_K)[:limit]
-        return page_of(self._hits(fused, with_vectors=list(DIMENSIONS)), 0, limit)
+        return page_of(self._hits(fused, with_vectors=list(self.sizes)), 0, limit)
 
     def _hits(self, scored: Sequence[tuple[str, float]],
               with_vectors: Sequence[str] = ()) -> list[Hit]:
@@ -441,11 +443,10 @@ def _unit(m: np.ndarray) -> np.ndarray:
     return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
 
 
-def _write(cur, table: str, points: Sequence[VideoPoint]) -> None:
+def _write(cur, table: str, points: Sequence[VideoPoint], spaces: list[str]) -> None:
     from psycopg import sql
     from psycopg.types.json import Jsonb
 
-    spaces = list(DIMENSIONS)
     columns = ["video_id", "payload", *FILTER_COLUMNS, *spaces]
     updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
                                  for c in columns[1:])
@@ -501,17 +502,17 @@ def _where(filters: SearchFilters, exclude: Sequence[str] = ()):
     return sql.SQL(" AND ").join(parts), args
 
 
-def _check_sizes(conn, physical: str, collection: str) -> None:
+def _check_sizes(conn, physical: str, collection: str, sizes: dict[str, int]) -> None:
     """Refuse a catalogue made with other vector sizes (another embedder, an older version)."""
     rows = conn.execute(
         "SELECT a.attname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
         "WHERE a.attrelid = %s::regclass AND t.typname = 'vector' AND a.attnum > 0 "
         "AND NOT a.attisdropped", (f'"{physical}"',)).fetchall()
     found = {name: size for name, size in rows}
-    if found != DIMENSIONS:
+    if found != sizes:
         raise StoreUnavailable(
             f"collection {collection!r} in PostgreSQL was made with other vector sizes {found} "
-            f"(this version writes {DIMENSIONS}): set SHORTLIST_COLLECTION to a new name, or "
+            f"(this text embedder writes {sizes}): set SHORTLIST_COLLECTION to a new name, or "
             "`shortlist reindex` from the sources")
 
 

@@ -33,11 +33,12 @@ from shortlist.store.records import (
 class QdrantServerStore:
     def __init__(self, url: str | None = None, api_key: str | None = None,
                  collection: str = "videos", timeout_s: float = 3.0,
-                 location: str | None = None) -> None:
+                 location: str | None = None, sizes: dict[str, int] | None = None) -> None:
         if (url is None) == (location is None):
             raise ValueError("give exactly one of url (a server) or location (in-process)")
         self.url, self.api_key, self.location = url, api_key, location
         self.collection = collection
+        self.sizes = dict(sizes or DIMENSIONS)  # each space's size (records.dimensions)
         self.timeout_s = timeout_s  # a server that does not answer in this time is down
         self._client = None
         self._lock = threading.Lock()
@@ -82,10 +83,10 @@ class QdrantServerStore:
     def _check_sizes(self, client, name: str) -> None:
         vectors = client.get_collection(name).config.params.vectors
         found = {vec: p.size for vec, p in (vectors or {}).items()}
-        if found != DIMENSIONS:
+        if found != self.sizes:
             raise StoreUnavailable(
                 f"collection {self.collection!r} was made with other vector sizes {found} "
-                f"(this version writes {DIMENSIONS}): set SHORTLIST_COLLECTION to a new name")
+                f"(this text embedder writes {self.sizes}): set SHORTLIST_COLLECTION to a new name")
 
     def _create_physical(self, client) -> str:
         from qdrant_client import models as m
@@ -95,7 +96,7 @@ class QdrantServerStore:
         client.create_collection(
             name,
             vectors_config={vec: m.VectorParams(size=dim, distance=m.Distance.COSINE)
-                            for vec, dim in DIMENSIONS.items()},
+                            for vec, dim in self.sizes.items()},
             sparse_vectors_config={KEYWORDS: m.SparseVectorParams(modifier=m.Modifier.IDF)},
         )
         kinds = {"keyword": m.PayloadSchemaType.KEYWORD, "float": m.PayloadSchemaType.FLOAT,
@@ -124,7 +125,7 @@ class QdrantServerStore:
         from qdrant_client import models as m
 
         for p in points:
-            check_point(p)
+            check_point(p, self.sizes)
         structs = []
         for p in points:
             vector: dict[str, Any] = dict(p.dense)
@@ -279,7 +280,7 @@ class QdrantServerStore:
         result = self.client.query_points(
             self.collection, prefetch=prefetch,
             query=m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=[weights[s] for s in spaces])),
-            limit=limit, with_payload=True, with_vectors=list(DIMENSIONS))
+            limit=limit, with_payload=True, with_vectors=list(self.sizes))
         return page_of([_hit(p) for p in result.points], 0, limit)
 
     def nearest(self, vector: list[float], using: str, limit: int,

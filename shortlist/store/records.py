@@ -18,7 +18,16 @@ TEXT, SPEECH, SCENE, VISUAL, AUDIO, KEYWORDS = (
 #   scene:  what the image classifier saw, in WordNet's words, weighted by its confidence
 # visual: EfficientNet's 1280-d features, audio: YAMNet's 521 scores, both projected down
 # (shortlist/projection.py) so the embedded store opens fast.
-DIMENSIONS = {TEXT: 384, SPEECH: 384, SCENE: 384, VISUAL: 256, AUDIO: 128}
+
+
+def dimensions(text_dim: int = 384) -> dict[str, int]:
+    """Each space's size: the text spaces take the text embedder's (MiniLM: 384; a cloud
+    embedder's is configured), the projected visual and audio vectors are fixed. A store is
+    made for one layout and refuses another (another embedder means another catalogue)."""
+    return {TEXT: text_dim, SPEECH: text_dim, SCENE: text_dim, VISUAL: 256, AUDIO: 128}
+
+
+DIMENSIONS = dimensions()  # the default layout, with the bundled MiniLM
 TEXT_SPACES = (TEXT, SPEECH, SCENE)  # the spaces a text query is searched in
 # Payload fields that filters and orderings use get an index in the engine.
 INDEXED_FIELDS = {"tags": "keyword", "genres": "keyword", "language": "keyword",
@@ -48,18 +57,18 @@ def keyword_vector(payload: dict[str, Any]) -> dict[int, float]:
         (labels, 1.0)], sounds=" ".join([title, transcript, ocr]))
 
 
-def check_point(point: VideoPoint) -> None:
+def check_point(point: VideoPoint, sizes: dict[str, int] = DIMENSIONS) -> None:
     """Refuse a point the store would refuse, before any index is written: vector names and
     sizes, finite numbers, and a payload that names the same video. Raises ValueError."""
     if point.payload.get("video_id") != point.video_id:
         raise ValueError(f"point {point.video_id!r}: payload.video_id must equal the point's id")
     for name, vector in point.dense.items():
-        if name not in DIMENSIONS:
+        if name not in sizes:
             raise ValueError(f"point {point.video_id!r}: unknown vector {name!r} "
-                             f"(known: {', '.join(DIMENSIONS)})")
-        if len(vector) != DIMENSIONS[name]:
+                             f"(known: {', '.join(sizes)})")
+        if len(vector) != sizes[name]:
             raise ValueError(f"point {point.video_id!r}: vector {name!r} has {len(vector)} "
-                             f"dimensions, the collection takes {DIMENSIONS[name]}")
+                             f"dimensions, the collection takes {sizes[name]}")
         if not all(isinstance(x, int | float) and math.isfinite(x) for x in vector):
             raise ValueError(f"point {point.video_id!r}: vector {name!r} holds a value that "
                              "is not a finite number")
