@@ -80,8 +80,12 @@ def ingest_video(video: LocalVideo, settings: Settings,
                             ("transcode", "asr", "visual", "audio", "ocr", "safety"))
         description = timed("describe", stages.describe, signals, rendition,
                             version=f"{upstream}|{versions['describe']}", **keyed)
+        video_embedding = None
+        if comps.video_embedder() is not None:
+            video_embedding = timed("embed-video", stages.embed_video, rendition,
+                                    version=f"{t_ver}|{versions['video_embed']}", **keyed)
         timed("index", stages.index, vf, rendition, signals, description, warnings, settings,
-              collection)
+              collection, video_embedding)
         FailureLog(settings.data_dir / "failures.json").clear(video.source)
         return VideoReport(video.source, "ok", vf.video_id, vf.info.duration_s,
                            description.title, "", timings, tuple(warnings))

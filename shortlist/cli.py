@@ -273,7 +273,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     comps = components_for(settings)
     store = comps.store()
     _open_in_background(store)
-    records = _records(search(store, comps.embedder(), args.query, limit=args.limit), comps)
+    records = _records(search(store, comps.embedder(), args.query, limit=args.limit,
+                              video_embedder=comps.video_embedder()), comps)
     return _print_results(records, args.json, "no results (is the catalogue empty? see "
                           "`shortlist list`)")
 

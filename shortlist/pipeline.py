@@ -24,6 +24,7 @@ from shortlist.models.audio import SPEECH_CLASSES, AudioTagger
 from shortlist.models.ocr import TextReader, pick_text_frames
 from shortlist.models.safety import SafetyScorer
 from shortlist.models.text_embedding import TextEmbedder
+from shortlist.models.video_embedding import VideoEmbedder, VideoEmbedding
 from shortlist.models.vision import FrameTagger, scene_texts
 from shortlist.projection import project
 from shortlist.settings import Settings
@@ -33,6 +34,7 @@ from shortlist.store.ids import content_hash, video_id_for
 from shortlist.store.records import (
     AUDIO,
     DIMENSIONS,
+    MARENGO,
     SCENE,
     SPEECH,
     TEXT,
@@ -184,9 +186,15 @@ def publish_rendition(video: VideoFile, rendition: Rendition, settings: Settings
                         f"renditions/{video.video_id}.mp4")
 
 
+def embed_video(rendition: Rendition, embedder: VideoEmbedder) -> VideoEmbedding:
+    """The video itself through a video embedder (Marengo): its playable rendition goes up."""
+    return embedder.embed_video(rendition.video_path)
+
+
 def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
                 description: Description, embedder: TextEmbedder,
-                stage_versions: dict[str, str], published: str | None = None) -> VideoPoint:
+                stage_versions: dict[str, str], published: str | None = None,
+                video_embedding: VideoEmbedding | None = None) -> VideoPoint:
     """Vectors and payload for one video."""
     transcript = signals.transcript or EMPTY
     ocr_text = " ".join(signals.ocr_lines)
@@ -230,6 +238,13 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
         "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "status": "ok",
     }
+    if video_embedding is not None:
+        dense[MARENGO] = list(video_embedding.vector)
+        # The clips' times for moment search; their vectors stay beside the rendition.
+        payload["video_clips"] = [[c.start_s, c.end_s] for c in video_embedding.clips]
+        if video_embedding.clips:
+            np.save(Path(rendition.directory) / "video_clips.npy",
+                    np.array([c.vector for c in video_embedding.clips], dtype=np.float32))
     return VideoPoint(video.video_id, payload, dense, keyword_vector(payload))
 
 

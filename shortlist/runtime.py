@@ -17,6 +17,7 @@ from shortlist.models.audio import AudioTagger
 from shortlist.models.ocr import TextReader
 from shortlist.models.safety import SafetyScorer
 from shortlist.models.text_embedding import MiniLMEmbedder, TextEmbedder
+from shortlist.models.video_embedding import VideoEmbedder
 from shortlist.models.vision import FrameTagger
 from shortlist.settings import Settings
 from shortlist.store.interface import VideoStore
@@ -45,7 +46,8 @@ class Components:
         `hold`: keep the embedded shard open for the life of the process (`shortlist
         serve`); others open it per operation so that several commands can take turns."""
         s = self.settings
-        sizes = dimensions(self.embedder().dim)
+        video = self.video_embedder()
+        sizes = dimensions(self.embedder().dim, video.dim if video else None)
         shared = s.qdrant_url or s.pg_dsn  # a server every process can use at once
         key = (None if shared else s.qdrant_path, s.qdrant_url, s.pg_dsn, s.collection)
         with _built_lock:
@@ -121,6 +123,17 @@ class Components:
             return self._once("embed", "", lambda: VertexTextEmbedder(self.settings))
         raise ValueError(f"unknown text_embedder {kind!r}: 'local' or 'vertex'")
 
+    def video_embedder(self) -> VideoEmbedder | None:
+        """Twelve Labs Marengo when configured; none runs offline."""
+        kind = self.settings.video_embedder
+        if kind == "none":
+            return None
+        if kind == "marengo":
+            from shortlist.cloud.marengo import MarengoEmbedder
+
+            return self._once("video-embed", "", lambda: MarengoEmbedder(self.settings))
+        raise ValueError(f"unknown video_embedder {kind!r}: 'none' or 'marengo'")
+
     def describer(self) -> Describer:
         if self.settings.describer == "local":
             return self._once("describe", "", lambda: LocalDescriber(self.embedder()))
@@ -162,6 +175,8 @@ class Components:
             "describe": component_version(self.describer()),
             "embed": (f"{component_version(self.embedder())}:doc-4:text+speech+scene:proj256+128"
                       ":kw-bm25"),
+            **({"video_embed": component_version(video)}
+               if (video := self.video_embedder()) else {}),
         }
 
 

@@ -64,6 +64,14 @@ class Settings:
     text_embedder: str = "local"
     vertex_embedding_model: str = "gemini-embedding-001"
     vertex_embedding_dim: int = 768
+    # Video embedder: "none", or "marengo" (Twelve Labs embeds the video itself and the text
+    # queries, as a space of its own fused with the local rankings). TWELVELABS_API_KEY works.
+    video_embedder: str = "none"
+    marengo_model: str = "marengo3.0"
+    twelvelabs_api_key: str | None = field(default=None, repr=False)
+    twelvelabs_base_url: str | None = None  # a private endpoint, or a stand-in in tests
+    marengo_wait_s: float = 600.0  # for an embedding task to be ready, then the video fails
+    marengo_poll_s: float = 5.0
     # Vertex AI: a project and location with Application Default Credentials, or an API key
     # (express mode); GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION and GOOGLE_API_KEY work too.
     google_cloud_project: str | None = None
@@ -146,7 +154,8 @@ class Settings:
             values["qdrant_api_key"] = env["QDRANT_API_KEY"]
         for name, variable in (("google_cloud_project", "GOOGLE_CLOUD_PROJECT"),
                                ("google_cloud_location", "GOOGLE_CLOUD_LOCATION"),
-                               ("google_api_key", "GOOGLE_API_KEY")):
+                               ("google_api_key", "GOOGLE_API_KEY"),
+                               ("twelvelabs_api_key", "TWELVELABS_API_KEY")):
             if variable in env and f"SHORTLIST_{name.upper()}" not in env:
                 values[name] = env[variable]
         unknown = set(values) - set(fields)

@@ -16,6 +16,7 @@ from shortlist.errors import ShortlistError, StoreUnavailable
 from shortlist.gpu import device_name
 from shortlist.media.transcode import Rendition
 from shortlist.models.asr import Transcript
+from shortlist.models.video_embedding import VideoEmbedding
 from shortlist.runtime import components_for
 from shortlist.settings import Settings
 from shortlist.signals import AudioSignals, Description, Signals, VisualSignals
@@ -96,17 +97,25 @@ def describe(signals: Signals, rendition: Rendition, sha256: str, version: str,
     return pipeline.describe(signals, rendition, components_for(settings).describer())
 
 
+@task(name="embed-video", retries=2, retry_delay_seconds=[2, 8], **CACHED)
+def embed_video(rendition: Rendition, sha256: str, version: str,
+                settings: Settings) -> VideoEmbedding:
+    """The video through the configured video embedder (Twelve Labs): cached, as it costs."""
+    return pipeline.embed_video(rendition, components_for(settings).video_embedder())
+
+
 @task(name="index", retries=3, retry_delay_seconds=[1, 4, 10],
       retry_condition_fn=retry_if_transient)
 def index(video: pipeline.VideoFile, rendition: Rendition, signals: Signals,
           description: Description, warnings: list[str], settings: Settings,
-          collection: str | None = None) -> str:
+          collection: str | None = None,
+          video_embedding: VideoEmbedding | None = None) -> str:
     """Publish (if configured), embed and upsert. Not cached: the payload carries this run's
     source."""
     comps = components_for(settings)
     published = pipeline.publish_rendition(video, rendition, settings)
     point = pipeline.build_point(video, rendition, signals, description, comps.embedder(),
-                                 comps.stage_versions(), published)
+                                 comps.stage_versions(), published, video_embedding)
     if warnings:
         point.payload["warnings"] = list(warnings)
     comps.store().upsert([point], collection=collection)

@@ -22,25 +22,28 @@ from shortlist.store.pg_store import PgVectorStore
 from shortlist.store.qdrant_store import QdrantServerStore
 from shortlist.store.records import (
     AUDIO,
+    MARENGO,
     SCENE,
     SPEECH,
     TEXT,
     VISUAL,
     SearchFilters,
     VideoPoint,
+    dimensions,
 )
 from shortlist.text import query_sparse, sparse_weights
 
 BACKENDS = ["edge", "server", "pg"]
 
 
-def make_store(kind: str, tmp_path: Path, request=None):
+def make_store(kind: str, tmp_path: Path, request=None, sizes=None):
     if kind == "edge":
-        return EdgeStore(tmp_path / "q")
+        return EdgeStore(tmp_path / "q", sizes=sizes)
     if kind == "pg":
         collection = f"t{uuid.uuid4().hex[:10]}"  # one server for the session
-        return PgVectorStore(request.getfixturevalue("pg_dsn"), collection=collection)
-    return QdrantServerStore(location=":memory:")
+        return PgVectorStore(request.getfixturevalue("pg_dsn"), collection=collection,
+                             sizes=sizes)
+    return QdrantServerStore(location=":memory:", sizes=sizes)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -341,3 +344,26 @@ def test_a_postgres_catalogue_with_other_vector_sizes_is_refused_with_the_way_ou
     store.close()
     with pytest.raises(StoreUnavailable, match="other vector sizes.*SHORTLIST_COLLECTION"):
         PgVectorStore(pg_dsn, collection=store.collection).count()
+
+
+def test_another_models_query_vector_is_one_more_vote(tmp_path, request):
+    """A video embedder's space (Marengo) ranks beside the text spaces: a video last by the
+    text vectors but first by the video vector rises to share the top."""
+    for kind in BACKENDS:
+        sizes = {**dimensions(), MARENGO: 8}
+        store = make_store(kind, tmp_path / kind, request, sizes)
+        q = np.eye(384)[0]
+        points = []
+        for i, name in enumerate("abcd"):  # text: a nearest .. d farthest; Marengo: reverse
+            text = (np.cos(0.2 * (i + 1)) * q + np.sin(0.2 * (i + 1)) * np.eye(384)[i + 1])
+            video = np.cos(0.2 * (4 - i)) * np.eye(8)[0] + np.sin(0.2 * (4 - i)) * np.eye(8)[i + 1]
+            point = _point(name * 16, text, "ice", name.upper())
+            point.dense[MARENGO] = video.tolist()
+            points.append(point)
+        store.upsert(points)
+        plain = [h.video_id[0] for h in store.hybrid_search([q.tolist()], {}, "", limit=4)]
+        fused = [h.video_id[0] for h in store.hybrid_search(
+            [q.tolist()], {}, "", limit=4, extra={MARENGO: np.eye(8)[0].tolist()})]
+        assert plain == list("abcd"), kind
+        assert set(fused[:2]) == {"a", "d"}, (kind, fused)
+        store.close()

@@ -211,7 +211,7 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
         filters = SearchFilters(tuple(f.tags), tuple(f.genres), f.min_duration_s,
                                 f.max_duration_s, f.language, f.has_speech)
         hits = search(c.store(), c.embedder(), body.query, limit=body.limit,
-                      offset=body.offset, filters=filters)
+                      offset=body.offset, filters=filters, video_embedder=c.video_embedder())
         return _results(hits, c, body.limit, is_trusted(request), body.offset)
 
     @app.get("/videos")
@@ -297,11 +297,11 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
                         "msg": "must name a file in the catalogue's renditions folder",
                         "type": "value_error"}])
                 for name, vector in p.dense.items():
-                    if len(vector) != store.sizes[name]:
+                    if len(vector) != store.sizes.get(name):
                         raise HTTPException(status_code=422, detail=[{
                             "loc": ["body", "points", i, "dense", name], "type": "value_error",
                             "msg": f"dense.{name} has {len(vector)} dimensions, the "
-                                   f"collection takes {store.sizes[name]}"}])
+                                   f"collection takes {store.sizes.get(name, 'none')}"}])
             store.upsert([p.to_point() for p in body.points])
         finally:
             store_writes.release()

@@ -130,7 +130,7 @@ class PointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     video_id: Annotated[StrictStr, Field(pattern=VIDEO_ID)]
     payload: PayloadIn
-    dense: dict[Literal["text", "speech", "scene", "visual", "audio"], list[Number]]
+    dense: dict[Literal["text", "speech", "scene", "visual", "audio", "marengo"], list[Number]]
     sparse: dict[Annotated[int, Field(ge=0, lt=2**32)], Number] = Field(
         default_factory=dict, max_length=50_000)
 

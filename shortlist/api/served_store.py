@@ -77,10 +77,11 @@ class ServedStore:
     def hybrid_search(self, dense: list[list[float]], sparse: dict[int, float],
                       keyword_query: str, limit: int, offset: int = 0,
                       filters: SearchFilters | None = None,
-                      spaces: Sequence[str] = TEXT_SPACES) -> list[Hit]:
+                      spaces: Sequence[str] = TEXT_SPACES,
+                      extra: dict[str, list[float]] | None = None) -> list[Hit]:
         return self._ask("hybrid_search", dense=dense, sparse=sparse,
                          keyword_query=keyword_query, limit=limit, offset=offset,
-                         filters=filters, spaces=list(spaces))
+                         filters=filters, spaces=list(spaces), extra=extra or {})
 
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
                          exclude: Sequence[str] = ()) -> list[Hit]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from shortlist.errors import StoreUnavailable
 from shortlist.models.text_embedding import TextEmbedder
+from shortlist.models.video_embedding import VideoEmbedder
 from shortlist.store.interface import VideoStore
 from shortlist.store.records import Hit, SearchFilters
 from shortlist.text import query_sparse
@@ -22,7 +23,9 @@ _CHECKED: set[tuple[int, str]] = set()  # (store, embedder) pairs found to agree
 
 
 def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 10,
-           offset: int = 0, filters: SearchFilters | None = None) -> list[Hit]:
+           offset: int = 0, filters: SearchFilters | None = None,
+           video_embedder: VideoEmbedder | None = None) -> list[Hit]:
+    """`video_embedder` (Marengo, when on): the query in the video space too, one more vote."""
     query = query.strip()
     if not query:
         raise ValueError("empty query: type some words to search for")
@@ -38,8 +41,10 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
     # alone, while each preference still pulls up its own videos.
     texts = [query, *parts] if len(parts) > 1 else [query]
     dense = [v.tolist() for v in embedder.embed_query(texts)]
+    extra = ({video_embedder.space: video_embedder.embed_query([query])[0].tolist()}
+             if video_embedder else None)
     return store.hybrid_search(dense, query_sparse(query), query, limit=limit, offset=offset,
-                               filters=filters)
+                               filters=filters, extra=extra)
 
 
 def check_catalogue_embedder(store: VideoStore, embedder: TextEmbedder) -> None:

@@ -40,6 +40,7 @@ from shortlist.store.records import (
     VideoPoint,
     check_point,
     dense_only,
+    fuse_search,
     liked_spaces,
     page_of,
 )
@@ -398,28 +399,40 @@ class EdgeStore:
     def hybrid_search(self, dense: list[list[float]], sparse: dict[int, float],
                       keyword_query: str, limit: int, offset: int = 0,
                       filters: SearchFilters | None = None,
-                      spaces: Sequence[str] = TEXT_SPACES) -> list[Hit]:
-        """Dense text rankings (one per query vector and space) and the keyword ranking,
-        fused by RRF inside the engine (each vector's spaces first, see RRF_K), filters
-        applied in every prefetch."""
-        from qdrant_edge import Fusion, Prefetch, Query, QueryRequest, SparseVector
+                      spaces: Sequence[str] = TEXT_SPACES,
+                      extra: dict[str, list[float]] | None = None) -> list[Hit]:
+        """The engine's rankings (each query vector in each space, the keywords, and another
+        model's query vector per space in `extra`), filtered in the engine, fused by
+        records.fuse_search."""
+        from qdrant_edge import Query, SparseVector
 
         flt = edge_filter(filters or SearchFilters())
         depth = max(50, (limit + offset) * 4)
         params = self._dense_params()
-        prefetches = [Prefetch(limit=depth, query=Fusion.Rrf(k=RRF_K), prefetches=[
-            Prefetch(limit=depth, query=Query.Nearest(q, using=space), filter=flt,
-                     params=params) for space in spaces]) for q in dense]
-        if sparse:
-            idx = sorted(sparse)
-            prefetches.append(Prefetch(limit=depth, filter=flt, query=Query.Nearest(
-                SparseVector(idx, [float(sparse[i]) for i in idx]), using=KEYWORDS)))
+
+        def keywords(sp: dict[int, float]) -> list[tuple[str, float]]:
+            idx = sorted(sp)
+            return self._scored(Query.Nearest(SparseVector(idx, [float(sp[i]) for i in idx]),
+                                              using=KEYWORDS), depth, flt)
+
+        with self._live():  # one open shard for every ranking of this search
+            fused = fuse_search(
+                lambda q, space: self._scored(Query.Nearest(list(q), using=space), depth, flt,
+                                              params), keywords,
+                dense, sparse, spaces, extra, depth)[:offset + 2 * limit]
+            payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in fused])}
+        return page_of([Hit(v, score, payloads[v]) for v, score in fused if v in payloads],
+                       offset, limit)
+
+    def _scored(self, query, limit: int, flt, params=None) -> list[tuple[str, float]]:
+        """(video id, score) of one engine ranking."""
+        from qdrant_edge import QueryRequest
+
         with self._live() as shard:
-            found = shard.query(QueryRequest(
-                limit=offset + 2 * limit, prefetches=prefetches,
-                query=Fusion.Rrf(k=RRF_K), with_payload=True,
-                with_vector=False))
-        return page_of([_hit(p) for p in found], offset, limit)
+            found = shard.query(QueryRequest(limit=limit, query=query, filter=flt,
+                                             params=params, with_payload=["video_id"],
+                                             with_vector=False))
+        return [(str((p.payload or {}).get("video_id")), float(p.score)) for p in found]
 
     def _dense_params(self):
         from qdrant_edge import SearchParams

@@ -37,7 +37,8 @@ class VideoStore(Protocol):
     def hybrid_search(self, dense: list[list[float]], sparse: dict[int, float],
                       keyword_query: str, limit: int, offset: int = 0,
                       filters: SearchFilters | None = None,
-                      spaces: Sequence[str] = TEXT_SPACES) -> list[Hit]: ...
+                      spaces: Sequence[str] = TEXT_SPACES,
+                      extra: dict[str, list[float]] | None = None) -> list[Hit]: ...
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
                          exclude: Sequence[str] = ()) -> list[Hit]: ...
     def liked_neighbours(self, positives: Sequence[dict[str, list[float]]],

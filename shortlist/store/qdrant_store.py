@@ -25,6 +25,7 @@ from shortlist.store.records import (
     VideoPoint,
     check_point,
     dense_only,
+    fuse_search,
     liked_spaces,
     page_of,
 )
@@ -226,26 +227,32 @@ class QdrantServerStore:
     def hybrid_search(self, dense: list[list[float]], sparse: dict[int, float],
                       keyword_query: str, limit: int, offset: int = 0,
                       filters: SearchFilters | None = None,
-                      spaces: Sequence[str] = TEXT_SPACES) -> list[Hit]:
-        """Dense text rankings (one per query vector and space) and the keyword ranking,
-        fused by RRF on the server (each vector's spaces first, see RRF_K), filters applied
-        in every prefetch."""
+                      spaces: Sequence[str] = TEXT_SPACES,
+                      extra: dict[str, list[float]] | None = None) -> list[Hit]:
+        """The server's rankings (each query vector in each space, the keywords, and another
+        model's query vector per space in `extra`), filtered on the server, fused by
+        records.fuse_search."""
         from qdrant_client import models as m
 
         query_filter = qdrant_filter(filters or SearchFilters())
         depth = max(50, (limit + offset) * 4)
-        prefetch = [m.Prefetch(query=m.RrfQuery(rrf=m.Rrf(k=RRF_K)), limit=depth, prefetch=[
-            m.Prefetch(query=q, using=space, limit=depth, filter=query_filter)
-            for space in spaces]) for q in dense]
-        if sparse:
-            idx = sorted(sparse)
-            prefetch.append(m.Prefetch(
-                query=m.SparseVector(indices=idx, values=[sparse[i] for i in idx]),
-                using=KEYWORDS, limit=depth, filter=query_filter))
-        result = self.client.query_points(
-            self.collection, prefetch=prefetch, query=m.RrfQuery(rrf=m.Rrf(k=RRF_K)),
-            limit=offset + 2 * limit, with_payload=True)
-        return page_of([_hit(p) for p in result.points], offset, limit)
+
+        def scored(query, using: str) -> list[tuple[str, float]]:
+            found = self.client.query_points(self.collection, query=query, using=using,
+                                             limit=depth, query_filter=query_filter,
+                                             with_payload=["video_id"])
+            return [(str((p.payload or {}).get("video_id")), float(p.score))
+                    for p in found.points]
+
+        def keywords(sp: dict[int, float]) -> list[tuple[str, float]]:
+            idx = sorted(sp)
+            return scored(m.SparseVector(indices=idx, values=[sp[i] for i in idx]), KEYWORDS)
+
+        fused = fuse_search(lambda q, space: scored(list(q), space), keywords, dense, sparse,
+                            spaces, extra, depth)[:offset + 2 * limit]
+        payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in fused])}
+        return page_of([Hit(v, score, payloads[v]) for v, score in fused if v in payloads],
+                       offset, limit)
 
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
                          exclude: Sequence[str] = ()) -> list[Hit]:

@@ -6,12 +6,13 @@ Shared by every store implementation; no client is imported here.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 TEXT, SPEECH, SCENE, VISUAL, AUDIO, KEYWORDS = (
     "text", "speech", "scene", "visual", "audio", "keywords")
+MARENGO = "marengo"  # Twelve Labs' video vector, when that video embedder is on
 # Each signal's words in a space of their own (MiniLM), so none dilutes another:
 #   text:   the description (title, genres, tags, on-screen text)
 #   speech: the transcript (absent when nobody speaks)
@@ -20,11 +21,13 @@ TEXT, SPEECH, SCENE, VISUAL, AUDIO, KEYWORDS = (
 # (shortlist/projection.py) so the embedded store opens fast.
 
 
-def dimensions(text_dim: int = 384) -> dict[str, int]:
+def dimensions(text_dim: int = 384, video_dim: int | None = None) -> dict[str, int]:
     """Each space's size: the text spaces take the text embedder's (MiniLM: 384; a cloud
-    embedder's is configured), the projected visual and audio vectors are fixed. A store is
-    made for one layout and refuses another (another embedder means another catalogue)."""
-    return {TEXT: text_dim, SPEECH: text_dim, SCENE: text_dim, VISUAL: 256, AUDIO: 128}
+    embedder's is configured), the projected visual and audio vectors are fixed, and a video
+    embedder adds its own. A store is made for one layout and refuses another (another
+    embedder means another catalogue)."""
+    sizes = {TEXT: text_dim, SPEECH: text_dim, SCENE: text_dim, VISUAL: 256, AUDIO: 128}
+    return {**sizes, MARENGO: video_dim} if video_dim else sizes
 
 
 DIMENSIONS = dimensions()  # the default layout, with the bundled MiniLM
@@ -91,7 +94,9 @@ class Hit:
 # (three dense votes against one keyword vote, which Qdrant's rank-scaling weights cap at one
 # first place's worth each), a spoken word's exact match lost to a video first in one dense
 # space and second in another (`shortlist eval` on the sample: keyword queries nDCG@10
-# .855 -> .917, all .693 -> .702).
+# .855 -> .917, all .693 -> .704). This two-level fusion runs here, in `fuse_search`, over
+# each engine's rankings: inside an engine (nested prefetches) the inner ranking's ties came
+# in segment order, so the same query could answer in another order after a reopen.
 RRF_K = 2
 
 
@@ -106,6 +111,27 @@ def rrf_fuse(rankings: Sequence[Sequence[str]], weights: Sequence[float] | None 
         for rank, video_id in enumerate(ranking):
             scores[video_id] = scores.get(video_id, 0.0) + 1.0 / ((rank + 1) / weight + k - 1)
     return sorted(scores.items(), key=lambda kv: (-round(kv[1], 9), kv[0]))
+
+
+def ranking(scored: Iterable[tuple[str, float]]) -> list[str]:
+    """Ids best first, equal scores in id order (identical vectors are common: videos whose
+    classifier saw the same classes), so a fused rank never depends on segment layout."""
+    return [v for v, _ in sorted(scored, key=lambda vs: (-round(vs[1], 6), vs[0]))]
+
+
+def fuse_search(nearest: Callable[[Sequence[float], str], Iterable[tuple[str, float]]],
+                keywords: Callable[[dict[int, float]], Iterable[tuple[str, float]]],
+                dense: Sequence[Sequence[float]], sparse: dict[int, float],
+                spaces: Sequence[str], extra: dict[str, list[float]] | None,
+                depth: int) -> list[tuple[str, float]]:
+    """A search's fused ranking (see RRF_K) from a store's own rankings: `nearest(vector,
+    space)` and `keywords(sparse)`, each (id, score) pairs, at most `depth`, filtered."""
+    votes = [[v for v, _ in rrf_fuse([ranking(nearest(q, s)) for s in spaces])][:depth]
+             for q in dense]
+    if sparse:
+        votes.append(ranking(keywords(sparse)))
+    votes += [ranking(nearest(q, s)) for s, q in (extra or {}).items()]
+    return rrf_fuse(votes)
 
 
 def dense_only(vector) -> dict[str, list[float]]:
