@@ -20,7 +20,7 @@ demo: system venv corpus
 	done
 
 test: system system-test venv corpus
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 test-fast: venv
 	$(PY) -m pytest -q -m "not slow"
