@@ -337,7 +337,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from shortlist.runtime import components_for
 
     comps = components_for(settings)
-    report = evaluate(Path(args.corpus), comps.store(), comps.embedder())
+    report = evaluate(Path(args.corpus), comps.store(), comps.embedder(),
+                      video_embedder=comps.video_embedder())
     print(json.dumps(report, indent=1) if args.json else format_table(report))
     return 0
 

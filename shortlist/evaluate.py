@@ -29,6 +29,7 @@ import numpy as np
 
 from shortlist.errors import ShortlistError
 from shortlist.models.text_embedding import TextEmbedder
+from shortlist.models.video_embedding import VideoEmbedder
 from shortlist.recommend.events import EventLog
 from shortlist.recommend.recommend import recommend
 from shortlist.recommend.search import search
@@ -135,7 +136,8 @@ def ground_truth_text(meta: dict) -> str:
     return " ".join(filter(None, [meta.get("about", ""), meta.get("narration", "")]))
 
 
-def evaluate(corpus: Path, store: VideoStore, embedder: TextEmbedder, seed: int = 0) -> dict:
+def evaluate(corpus: Path, store: VideoStore, embedder: TextEmbedder, seed: int = 0,
+             video_embedder: VideoEmbedder | None = None) -> dict:
     manifest, queries, ids = load_labels(corpus, store)
     payloads = {p["video_id"]: p for p in store.scroll()}
     transcripts = {v: payloads[v].get("transcript", "") for v in ids.values()}
@@ -144,7 +146,8 @@ def evaluate(corpus: Path, store: VideoStore, embedder: TextEmbedder, seed: int 
     rng = random.Random(seed)
     all_ids = sorted(ids.values())
     systems: dict[str, Ranker] = {
-        "shortlist": lambda q: [h.video_id for h in search(store, embedder, q, limit=10)],
+        "shortlist": lambda q: [h.video_id for h in search(store, embedder, q, limit=10,
+                                                             video_embedder=video_embedder)],
         "tfidf-transcript": TfidfRanker(transcripts),
         "minilm-transcript": TranscriptEmbeddingRanker(transcripts, embedder),
         "oracle-truth": TranscriptEmbeddingRanker(truth, embedder),
