@@ -379,13 +379,15 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_copy_store(args: argparse.Namespace, settings: Settings) -> int:
+    from shortlist.runtime import components_for
     from shortlist.store.copy import copy_catalogue
     from shortlist.store.edge_store import EdgeStore
     from shortlist.store.qdrant_store import QdrantServerStore
 
-    source = EdgeStore(settings.qdrant_path, collection=settings.collection)
+    sizes = components_for(settings).store_sizes()  # the embedders' layout, on both sides
+    source = EdgeStore(settings.qdrant_path, collection=settings.collection, sizes=sizes)
     target = QdrantServerStore(url=args.to_url, api_key=args.api_key,
-                               collection=settings.collection, timeout_s=30)
+                               collection=settings.collection, timeout_s=30, sizes=sizes)
     try:
         copied = copy_catalogue(source, target)
     finally:

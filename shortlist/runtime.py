@@ -46,8 +46,7 @@ class Components:
         `hold`: keep the embedded shard open for the life of the process (`shortlist
         serve`); others open it per operation so that several commands can take turns."""
         s = self.settings
-        video = self.video_embedder()
-        sizes = dimensions(self.embedder().dim, video.dim if video else None)
+        sizes = self.store_sizes()
         shared = s.qdrant_url or s.pg_dsn  # a server every process can use at once
         key = (None if shared else s.qdrant_path, s.qdrant_url, s.pg_dsn, s.collection)
         with _built_lock:
@@ -80,6 +79,11 @@ class Components:
             if hold and hasattr(_stores[key], "hold"):
                 _stores[key].hold = True  # asked for before serve took it: hold from now on
             return _stores[key]
+
+    def store_sizes(self) -> dict[str, int]:
+        """Each store space's size, from the text embedder and the video embedder if any."""
+        video = self.video_embedder()
+        return dimensions(self.embedder().dim, video.dim if video else None)
 
     def gpu_slots(self) -> GpuSlots:
         return self._once("gpu", "", lambda: GpuSlots(self.settings.gpu_count,
