@@ -17,6 +17,7 @@ import numpy as np
 from shortlist.describe import Describer
 from shortlist.errors import VideoRefused
 from shortlist.media.frames import distinct_frames, thumbnail
+from shortlist.media.poster import write_poster
 from shortlist.media.probe import MediaInfo, probe
 from shortlist.media.transcode import Rendition, TranscodeOptions, transcode
 from shortlist.models.asr import EMPTY, Transcriber, Transcript
@@ -100,8 +101,11 @@ def transcode_options(settings: Settings, gpu: int | None = None) -> TranscodeOp
 
 
 def transcode_video(video: VideoFile, settings: Settings, gpu: int | None = None) -> Rendition:
-    return transcode(Path(video.path), video.info, settings.media_dir / video.video_id,
-                     transcode_options(settings, gpu))
+    """The renditions, the 1 fps frames and the poster chosen from them."""
+    rendition = transcode(Path(video.path), video.info, settings.media_dir / video.video_id,
+                          transcode_options(settings, gpu))
+    write_poster(rendition.directory, rendition.frame_paths)
+    return rendition
 
 
 def transcode_ahead(paths: list[str], settings: Settings) -> None:
@@ -186,6 +190,16 @@ def publish_rendition(video: VideoFile, rendition: Rendition, settings: Settings
                         f"renditions/{video.video_id}.mp4")
 
 
+def publish_poster(video: VideoFile, poster: str | None, settings: Settings) -> str | None:
+    """Copy the poster beside the published rendition (renditions/ID.jpg), if configured."""
+    if not settings.publish_bucket or not poster:
+        return None
+    from shortlist.media.s3 import publish_file
+
+    return publish_file(Path(poster), settings.publish_bucket,
+                        f"renditions/{video.video_id}.jpg", content_type="image/jpeg")
+
+
 def embed_video(rendition: Rendition, embedder: VideoEmbedder) -> VideoEmbedding:
     """The video itself through a video embedder (Marengo): its playable rendition goes up."""
     return embedder.embed_video(rendition.video_path)
@@ -200,6 +214,8 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
     ocr_text = " ".join(signals.ocr_lines)
     dense = embed_signals(description, transcript.text, ocr_text,
                           signals.visual.classes if signals.visual else (), embedder)
+    # Written at transcode; a rendition cached from before posters gets one here.
+    poster = write_poster(rendition.directory, rendition.frame_paths)
     if signals.visual:
         dense[VISUAL] = project(np.load(signals.visual.features_path), DIMENSIONS[VISUAL],
                                 seed=1).tolist()
@@ -213,6 +229,7 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
         "url": Path(rendition.video_path).resolve().as_uri(),
         "rendition_s3": published,
         "rendition_path": rendition.video_path,
+        "poster_path": str(poster) if poster else None,
         "duration_s": round(video.info.duration_s, 3),
         "size_bytes": video.size_bytes,
         "width": video.info.width,

@@ -116,6 +116,8 @@ def index(video: pipeline.VideoFile, rendition: Rendition, signals: Signals,
     published = pipeline.publish_rendition(video, rendition, settings)
     point = pipeline.build_point(video, rendition, signals, description, comps.embedder(),
                                  comps.stage_versions(), published, video_embedding)
+    point.payload["poster_s3"] = pipeline.publish_poster(video, point.payload["poster_path"],
+                                                         settings)
     if warnings:
         point.payload["warnings"] = list(warnings)
     comps.store().upsert([point], collection=collection)

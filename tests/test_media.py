@@ -131,3 +131,31 @@ def test_gpu_decode_asked_where_it_cannot_run_decodes_on_the_cpu(media, tmp_path
     assert len(gpu.frame_paths) == len(cpu.frame_paths) > 0
     assert [Path(p).read_bytes() for p in gpu.frame_paths] == \
         [Path(p).read_bytes() for p in cpu.frame_paths]
+
+
+def test_the_poster_is_the_typical_picture_not_a_fade_or_a_card(tmp_path):
+    """A video that opens black, shows a flat title card, then a long textured scene (and one
+    odd frame): the poster is a frame of the scene."""
+    import numpy as np
+    from PIL import Image
+
+    from shortlist.media.poster import choose_poster, write_poster
+
+    rng = np.random.default_rng(0)
+    scene = rng.integers(40, 220, size=(90, 160, 3)).astype(np.uint8)
+    frames = {"00000": np.zeros((90, 160, 3), np.uint8),  # fade in from black
+              "00001": np.full((90, 160, 3), 128, np.uint8),  # a flat card
+              "00005": np.clip(scene[:, ::-1] * 0.3 + 150, 0, 255).astype(np.uint8)}  # odd one
+    for i, shift in zip((2, 3, 4), (0, 9, 18), strict=True):  # the scene, panning slowly
+        frames[f"{i:05d}"] = np.roll(scene, shift, axis=1)
+    paths = []
+    for name, pixels in sorted(frames.items()):
+        paths.append(str(tmp_path / f"{name}.jpg"))
+        Image.fromarray(pixels).save(paths[-1], quality=90)
+    chosen = choose_poster(paths)
+    assert Path(chosen).stem in {"00002", "00003", "00004"}, chosen
+    (tmp_path / "video").mkdir()
+    poster = write_poster(tmp_path / "video", paths)
+    assert poster is not None and poster.read_bytes() == Path(chosen).read_bytes()
+    assert choose_poster(paths[:1]) == paths[0]  # a video that is all black still gets one
+    assert choose_poster([]) is None

@@ -47,6 +47,9 @@ def test_an_upload_becomes_searchable_then_a_reindex_runs_while_search_answers(s
     assert url.startswith(os.environ["AWS_ENDPOINT_URL"] + "/renditions/renditions/")
     video = httpx.get(url, timeout=30)
     assert video.status_code == 200 and video.content[4:8] == b"ftyp"
+    poster = httpx.get(found[0]["poster_url"], timeout=30)  # published beside it, presigned
+    assert found[0]["poster_url"].startswith(os.environ["AWS_ENDPOINT_URL"] + "/renditions/")
+    assert poster.status_code == 200 and poster.content[:3] == b"\xff\xd8\xff"
 
     # The nightly reindex, run from its deployment while `shortlist serve` owns the store:
     # the worker's run asks the server to reindex, and search answers all the while.

@@ -128,6 +128,11 @@ def test_api_search_with_filters_and_pages(server):
     silent = httpx.post(f"{server}/search", json={"query": "cat", "limit": 20,
                                                   "filters": {"has_speech": False}}).json()
     assert all("talk" not in r["source"] for r in silent["results"])
+    poster = httpx.get(server + first[0]["poster_url"])  # a path on this server, no file path
+    assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
+    assert poster.content[:3] == b"\xff\xd8\xff" and "poster_path" not in httpx.get(
+        f"{server}/videos/{first[0]['video_id']}").json()
+    assert httpx.get(f"{server}/videos/0000000000000000/poster").status_code == 404
 
 
 def test_api_rejects_bad_input_clearly(server):
@@ -218,6 +223,21 @@ def test_page_searches_and_plays_in_headless_chromium(server, tmp_path):
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#results .card")) > 0)
         titles = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#results .title")]
         assert titles and all(titles)
+        # Before play, each card shows its poster: an image the page loaded from the server.
+        posters = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const urls = [...document.querySelectorAll('#results video')].map(v => v.poster);
+            Promise.all(urls.map(u => new Promise(ok => {
+                const img = new Image();
+                img.onload = () => ok([u, img.naturalWidth]);
+                img.onerror = () => ok([u, 0]);
+                img.src = u;
+            }))).then(done);
+        """)
+        assert posters and all("/poster" in u and width > 0 for u, width in posters), posters
+        shots = ROOT / ".data" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(shots / "posters.png"))
         played = driver.execute_async_script("""
             const done = arguments[arguments.length - 1];
             const v = document.querySelector('#results video');
@@ -226,8 +246,6 @@ def test_page_searches_and_plays_in_headless_chromium(server, tmp_path):
                     .catch(e => done('error: ' + e));
         """)
         assert isinstance(played, float) and played > 0.5, played
-        shots = ROOT / ".data" / "screenshots"
-        shots.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(shots / "search.png"))
         assert (shots / "search.png").stat().st_size > 10_000
         # The "For you" row is there, and an API failure shows a readable message.
@@ -242,8 +260,9 @@ def test_page_searches_and_plays_in_headless_chromium(server, tmp_path):
 
 def test_results_have_the_cli_shape(cli_results):
     for r in cli_results["multi"]:
-        assert set(r) >= {"video_id", "score", "source", "url", "title", "tags", "genres",
-                          "duration_s"}
+        assert set(r) >= {"video_id", "score", "source", "url", "poster_url", "title", "tags",
+                          "genres", "duration_s"}
+        assert r["poster_url"].startswith("file://") and r["poster_url"].endswith("/poster.jpg")
     json.dumps(cli_results)
 
 

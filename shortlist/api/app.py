@@ -138,10 +138,13 @@ def public_record(record: dict) -> dict:
     url = out.get("url")
     if "url" in out and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
         out["url"] = f"/videos/{record.get('video_id')}/stream"
+    poster = out.get("poster_url")
+    if poster and not poster.startswith(("http://", "https://")):
+        out["poster_url"] = f"/videos/{record.get('video_id')}/poster"
     return out
 
 
-PRIVATE_FIELDS = ("rendition_path", "_vectors")
+PRIVATE_FIELDS = ("rendition_path", "poster_path", "_vectors")
 
 
 # Runs a reindex in this process and returns its report; handed in by the composition root
@@ -255,6 +258,21 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
             raise NotFound(f"the rendition of {video_id} is not in the catalogue's renditions "
                            "folder (re-ingest the video)")
         return FileResponse(path, media_type="video/mp4")
+
+    @app.get("/videos/{video_id}/poster", response_model=None)
+    def poster(video_id: VideoId, c: C) -> FileResponse | RedirectResponse:
+        """The poster: a redirect to the bucket's copy, else the file, served only from the
+        catalogue's renditions folder (whatever a payload says)."""
+        record = c.store().get(video_id)
+        if record is None:
+            raise NotFound(f"no video with id {video_id!r}")
+        published = c.playable_urls().published(record, "poster_s3")
+        if published:
+            return RedirectResponse(published, status_code=307)
+        path = rendition_file({"rendition_path": record.get("poster_path")}, settings)
+        if path is None:
+            raise NotFound(f"{video_id} has no poster (it was ingested before posters were)")
+        return FileResponse(path, media_type="image/jpeg")
 
     @app.post("/users/{user_id}/events", status_code=201, response_model=EventRecorded,
               dependencies=[Depends(require_key)])

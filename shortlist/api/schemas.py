@@ -37,6 +37,7 @@ class Result(BaseModel):
     score: float
     source: str | None
     url: str | None
+    poster_url: str | None = None
     title: str
     tags: list[str]
     genres: list[str]
@@ -93,6 +94,8 @@ class PayloadIn(BaseModel):
     url: Annotated[StrictStr, Field(max_length=4096)] | None = None
     rendition_s3: Annotated[StrictStr, Field(max_length=4096)] | None = None
     rendition_path: Annotated[StrictStr, Field(max_length=4096)]
+    poster_path: Annotated[StrictStr, Field(max_length=4096)] | None = None
+    poster_s3: Annotated[StrictStr, Field(max_length=4096)] | None = None
     duration_s: Annotated[Number, Field(ge=0)]
     size_bytes: Annotated[StrictInt, Field(ge=0)]
     width: Annotated[StrictInt, Field(ge=0)] | None = None
@@ -120,6 +123,11 @@ class PayloadIn(BaseModel):
     describer: Annotated[StrictStr, Field(max_length=100)]
     ingested_at: Annotated[StrictStr, Field(max_length=40)]
     status: Literal["ok"]
+    # A video embedder's clips (start_s, end_s), and what optional stages could not do.
+    video_clips: Annotated[list[tuple[Number, Number]], Field(max_length=20_000)] = Field(
+        default_factory=list)
+    warnings: Annotated[list[Annotated[StrictStr, Field(max_length=2000)]],
+                        Field(max_length=50)] = Field(default_factory=list)
 
 
 class PointIn(BaseModel):

@@ -68,8 +68,10 @@ def fetch_s3(url: str, dest: Path, client=None) -> list[tuple[Path, str]]:
         raise SourceError(f"cannot read {url}: {exc}") from exc
 
 
-def publish_file(path: Path, bucket: str, key: str, client=None) -> str:
-    """Upload a rendition (skipped when an object of the same size is there); returns s3://."""
+def publish_file(path: Path, bucket: str, key: str, client=None,
+                 content_type: str = "video/mp4") -> str:
+    """Upload a rendition or poster (skipped when an object of the same size is there);
+    returns its s3:// URL."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = client or s3_client()
@@ -81,7 +83,7 @@ def publish_file(path: Path, bucket: str, key: str, client=None) -> str:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
                 raise
-        client.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": "video/mp4"})
+        client.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
         return f"s3://{bucket}/{key}"
     except (ClientError, BotoCoreError) as exc:
         raise SourceError(f"cannot publish to s3://{bucket}/{key}: {exc}") from exc

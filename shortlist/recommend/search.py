@@ -8,6 +8,7 @@ vector.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from shortlist.errors import StoreUnavailable
@@ -87,9 +88,18 @@ class PlayableUrls:
         url = payload.get("url")
         return url if isinstance(url, str) and url.startswith("file:") else None
 
-    def published(self, payload: dict[str, Any]) -> str | None:
-        """The http(s) URL of the rendition in the configured bucket, or None."""
-        s3_url = payload.get("rendition_s3")
+    def poster_for(self, payload: dict[str, Any]) -> str | None:
+        """The poster's published URL, else its file URL; None for a video without one."""
+        published = self.published(payload, "poster_s3")
+        if published:
+            return published
+        path = payload.get("poster_path")
+        return Path(path).resolve().as_uri() if isinstance(path, str) and path else None
+
+    def published(self, payload: dict[str, Any], field: str = "rendition_s3") -> str | None:
+        """The http(s) URL of the rendition (or the poster) in the configured bucket, or
+        None."""
+        s3_url = payload.get(field)
         if not (self.bucket and isinstance(s3_url, str)
                 and s3_url.startswith(f"s3://{self.bucket}/")):
             return None
@@ -112,6 +122,9 @@ def result_record(hit: Hit, urls: PlayableUrls | None = None) -> dict[str, Any]:
         "score": round(hit.score, 4),
         "source": p.get("source"),
         "url": urls.for_payload(p) if urls else p.get("url"),
+        "poster_url": (urls.poster_for(p) if urls else
+                       Path(p["poster_path"]).resolve().as_uri() if p.get("poster_path")
+                       else None),
         "title": p.get("title", ""),
         "tags": p.get("tags", []),
         "genres": p.get("genres", []),
