@@ -289,7 +289,16 @@ def _print_results(records: list[dict], as_json: bool, empty_message: str) -> in
         print(f"{i:2}. {r['score']:.3f}  {r['video_id']}  {one_line(r['title'])[:60]}\n"
               f"    {one_line(', '.join(r['genres']))} | {one_line(', '.join(r['tags'][:6]))}\n"
               f"    {one_line(r['source'])}")
+        if r.get("start_s") is not None:
+            print(f"    @ {_clock(r['start_s'])}  {one_line(r['moment_text'])[:70]}")
     return 0
+
+
+def _clock(seconds: float) -> str:
+    """1:23, or 1:02:03 past an hour."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
 
 
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:

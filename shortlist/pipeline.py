@@ -27,6 +27,8 @@ from shortlist.models.safety import SafetyScorer
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.models.video_embedding import VideoEmbedder, VideoEmbedding
 from shortlist.models.vision import FrameTagger, scene_texts
+from shortlist.moments import VECTORS_FILE as MOMENT_VECTORS
+from shortlist.moments import moment_windows
 from shortlist.projection import project
 from shortlist.settings import Settings
 from shortlist.signals import AudioSignals, Description, Signals, VisualSignals
@@ -216,6 +218,12 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
                           signals.visual.classes if signals.visual else (), embedder)
     # Written at transcode; a rendition cached from before posters gets one here.
     poster = write_poster(rendition.directory, rendition.frame_paths)
+    moments = moment_windows([(s.start, s.end, s.text) for s in transcript.segments])
+    if len(moments) > 1:  # one window is the whole video: nothing to point into
+        np.save(Path(rendition.directory) / MOMENT_VECTORS,
+                embedder.embed([text for _, _, text in moments]).astype(np.float32))
+    else:
+        moments = []
     if signals.visual:
         dense[VISUAL] = project(np.load(signals.visual.features_path), DIMENSIONS[VISUAL],
                                 seed=1).tolist()
@@ -243,6 +251,7 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
         "moods": list(description.moods),
         "transcript": transcript.text,
         "segments": [[s.start, s.end, s.text] for s in transcript.segments],
+        "moments": [list(m) for m in moments],
         "ocr_text": ocr_text,
         "visual_labels": [lb.as_dict() for lb in signals.visual.labels] if signals.visual else [],
         "visual_classes": [list(c) for c in signals.visual.classes] if signals.visual else [],

@@ -4,10 +4,6 @@ local stand-in that speaks the embed API and checks what the SDK sends
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +14,6 @@ from shortlist.errors import CloudServiceError
 from shortlist.settings import Settings
 from tests.standin_twelvelabs import twelvelabs_standin
 
-ROOT = Path(__file__).resolve().parents[1]
 KEY = "tlk-test-key-not-a-secret-93d1"
 
 
@@ -92,35 +87,3 @@ def test_no_key_is_named_and_the_video_embedder_changes_only_its_stage(tmp_path)
     marengo = Components(Settings.load(env={**env, "SHORTLIST_VIDEO_EMBEDDER": "marengo"}))
     assert set(marengo.stage_versions()) - set(local) == {"video_embed"}
     assert {k for k in local if local[k] != marengo.stage_versions()[k]} == set()
-
-
-@pytest.mark.slow
-def test_ingest_and_search_rank_with_marengo_vectors(standin, tmp_path, media):
-    """End to end: each video's Marengo vector is stored as its own space with its clips'
-    times, and a query is embedded by Marengo and its ranking fused with the local ones
-    (which one wins is the store tests' to show, tests/test_store.py)."""
-    env = {**os.environ, "SHORTLIST_DATA_DIR": str(tmp_path / "data"),
-           "TWELVELABS_API_KEY": KEY, "SHORTLIST_VIDEO_EMBEDDER": "marengo",
-           "SHORTLIST_TWELVELABS_BASE_URL": standin.base_url,
-           "SHORTLIST_MARENGO_POLL_S": "0.05", "SHORTLIST_CLOUD_ATTEMPTS": "2",
-           "SHORTLIST_CLOUD_RETRY_DELAY_S": "0.05",
-           "PREFECT_HOME": str(tmp_path / "prefect")}
-
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "shortlist.cli", *args], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=600)
-
-    standin.video_words = ["zebra stripes savanna", "violin concert"]  # in upload order
-    done = cli("ingest", str(media["silent"]), str(media["vertical"]))
-    assert done.returncode == 0, done.stdout + done.stderr
-    found = cli("search", "violin concert", "--limit", "2", "--json")
-    assert found.returncode == 0, found.stderr
-    assert standin.requests[-1]["fields"]["text"] == [b"violin concert"]
-    results = json.loads(found.stdout)
-    # Two videos, no word of the query in either: the local text spaces' fused ranking gives
-    # the first 1/2 at most; the Marengo ranking adds its vote (1/2 or 1/3).
-    assert results[0]["score"] > 0.8
-    record = json.loads(cli("show", results[0]["video_id"], "--json").stdout)
-    assert record["video_clips"] == [[0.0, 6.0], [6.0, 12.0]]
-    assert record["models"]["video_embed"] == "twelvelabs:marengo3.0"
-    assert KEY not in done.stdout + done.stderr + json.dumps(record)

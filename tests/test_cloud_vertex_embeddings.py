@@ -4,9 +4,6 @@ the local Vertex stand-in (tests/standin_vertex.py), which checks task types and
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +14,6 @@ from shortlist.errors import CloudServiceError, StoreUnavailable
 from shortlist.settings import Settings
 from tests.standin_vertex import vertex_standin
 
-ROOT = Path(__file__).resolve().parents[1]
 KEY = "test-key-not-a-secret-51c9"
 
 
@@ -80,33 +76,6 @@ def test_another_embedding_model_or_size_embeds_again_and_nothing_before_it(tmp_
                    {"SHORTLIST_VERTEX_EMBEDDING_DIM": "1536"}):
         after = Components(Settings.load(env={**env, **change})).stage_versions()
         assert {k for k in before if before[k] != after[k]} == {"embed"}
-
-
-@pytest.mark.slow
-def test_ingest_and_search_with_vertex_vectors_and_a_catalogue_of_other_vectors_refused(
-        standin, tmp_path, media):
-    """End to end: the catalogue's text vectors and the query's come from the stand-in; the
-    same catalogue searched with the local embedder is refused with the way out."""
-    env = {**os.environ, "SHORTLIST_DATA_DIR": str(tmp_path / "data"), "GOOGLE_API_KEY": KEY,
-           "SHORTLIST_TEXT_EMBEDDER": "vertex", "SHORTLIST_VERTEX_EMBEDDING_DIM": "64",
-           "SHORTLIST_VERTEX_BASE_URL": standin.base_url, "SHORTLIST_CLOUD_ATTEMPTS": "2",
-           "SHORTLIST_CLOUD_RETRY_DELAY_S": "0.05", "PREFECT_HOME": str(tmp_path / "prefect")}
-
-    def cli(*args: str, **extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "shortlist.cli", *args], cwd=ROOT,
-                              env={**env, **extra}, capture_output=True, text=True, timeout=600)
-
-    done = cli("ingest", str(media["speech"]), str(media["caption"]))
-    assert done.returncode == 0, done.stdout + done.stderr
-    embedded = [r for r in standin.requests if "mbed" in r["path"]]
-    assert embedded and all("RETRIEVAL_DOCUMENT" in json.dumps(r["body"]) for r in embedded)
-    found = cli("search", "telescopes and galaxies", "--limit", "2", "--json")
-    assert found.returncode == 0, found.stderr
-    assert Path(json.loads(found.stdout)[0]["source"]).name == media["speech"].name
-    assert "RETRIEVAL_QUERY" in json.dumps(standin.requests[-1]["body"])
-    refused = cli("search", "telescopes", SHORTLIST_TEXT_EMBEDDER="local")
-    assert refused.returncode != 0 and "other vector sizes" in refused.stderr, refused.stderr
-    assert KEY not in done.stdout + done.stderr + found.stdout + refused.stderr
 
 
 def test_a_catalogue_embedded_by_another_model_of_the_same_size_is_not_searched(tmp_path):

@@ -38,6 +38,9 @@ class Result(BaseModel):
     source: str | None
     url: str | None
     poster_url: str | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    moment_text: str | None = None
     title: str
     tags: list[str]
     genres: list[str]
@@ -123,6 +126,8 @@ class PayloadIn(BaseModel):
     describer: Annotated[StrictStr, Field(max_length=100)]
     ingested_at: Annotated[StrictStr, Field(max_length=40)]
     status: Literal["ok"]
+    moments: Annotated[list[tuple[Number, Number, Annotated[StrictStr, Field(
+        max_length=20_000)]]], Field(max_length=5_000)] = Field(default_factory=list)
     # A video embedder's clips (start_s, end_s), and what optional stages could not do.
     video_clips: Annotated[list[tuple[Number, Number]], Field(max_length=20_000)] = Field(
         default_factory=list)

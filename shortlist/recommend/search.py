@@ -8,12 +8,14 @@ vector.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from shortlist.errors import StoreUnavailable
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.models.video_embedding import VideoEmbedder
+from shortlist.moments import locate
 from shortlist.store.interface import VideoStore
 from shortlist.store.records import Hit, SearchFilters
 from shortlist.text import query_sparse
@@ -41,11 +43,13 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
     # The whole query ranks too: "nature, outdoors, calm" means more together than "calm"
     # alone, while each preference still pulls up its own videos.
     texts = [query, *parts] if len(parts) > 1 else [query]
-    dense = [v.tolist() for v in embedder.embed_query(texts)]
+    vectors = embedder.embed_query(texts)
+    dense = [v.tolist() for v in vectors]
     extra = ({video_embedder.space: video_embedder.embed_query([query])[0].tolist()}
              if video_embedder else None)
-    return store.hybrid_search(dense, query_sparse(query), query, limit=limit, offset=offset,
+    hits = store.hybrid_search(dense, query_sparse(query), query, limit=limit, offset=offset,
                                filters=filters, extra=extra)
+    return [replace(h, moment=locate(h.payload, vectors[0], query)) for h in hits]
 
 
 def check_catalogue_embedder(store: VideoStore, embedder: TextEmbedder) -> None:
@@ -130,4 +134,8 @@ def result_record(hit: Hit, urls: PlayableUrls | None = None) -> dict[str, Any]:
         "genres": p.get("genres", []),
         "duration_s": p.get("duration_s"),
         "description": p.get("description", ""),
+        # Where in the video the search matched; null when the whole video is the match.
+        "start_s": (hit.moment or {}).get("start_s"),
+        "end_s": (hit.moment or {}).get("end_s"),
+        "moment_text": (hit.moment or {}).get("moment_text"),
     }

@@ -86,6 +86,7 @@ class Hit:
     score: float
     payload: dict[str, Any]
     vectors: dict[str, list[float]] | None = None
+    moment: dict[str, Any] | None = None  # where in the video a search matched (moments.py)
 
 
 # How every store fuses rankings: reciprocal rank, k = 2 as Qdrant's default. A text query's

@@ -1,0 +1,82 @@
+"""Moments: where in a video the words a search found are said.
+
+At ingest the transcript's segments are grouped into windows of about 5-15 s that keep
+sentences whole (`moment_windows`), and each window's text is embedded like the video's;
+the vectors lie beside the rendition. A search then points each result at its best window
+(`locate`): the one that says most of the query's words, by meaning among equals. A video of
+one window (a short clip), or one where nothing said stands out (a visual match), has no
+moment: the whole video is the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shortlist.text import tokens
+
+MIN_S, MAX_S = 5.0, 15.0
+PAUSE_S = 1.0  # a silence this long ends a window of at least MIN_S / 2: speakers pause
+# between subjects, so a window does not straddle two
+VECTORS_FILE = "moments.npy"
+STANDS_OUT = 0.05  # cosine above the video's mean window for a moment found by meaning alone
+
+
+def moment_windows(segments: Sequence[Sequence[Any]]) -> list[tuple[float, float, str]]:
+    """(start_s, end_s, text) windows of consecutive transcript segments: closed at a
+    sentence end once at least MIN_S long, at a pause once half that, and before they would
+    pass MAX_S."""
+    windows: list[tuple[float, float, str]] = []
+    current: list[tuple[float, float, str]] = []
+
+    def close() -> None:
+        if current:
+            text = " ".join(t.strip() for _, _, t in current if t.strip())
+            windows.append((round(current[0][0], 2), round(current[-1][1], 2), text))
+            current.clear()
+
+    for start, end, text in segments:
+        if current and (end - current[0][0] > MAX_S or (
+                start - current[-1][1] >= PAUSE_S
+                and current[-1][1] - current[0][0] >= MIN_S / 2)):
+            close()
+        current.append((float(start), float(end), str(text)))
+        if end - current[0][0] >= MIN_S and str(text).rstrip().endswith((".", "!", "?")):
+            close()
+    close()
+    windows = [w for w in windows if w[2]]
+    if len(windows) > 1 and windows[-1][1] - windows[-1][0] < MIN_S \
+            and windows[-1][0] - windows[-2][1] < PAUSE_S \
+            and windows[-1][1] - windows[-2][0] <= MAX_S:  # a last word joins the one before
+        last = windows.pop()
+        windows[-1] = (windows[-1][0], last[1], f"{windows[-1][2]} {last[2]}")
+    return windows
+
+
+def vectors_path(payload: dict[str, Any]) -> Path | None:
+    rendition = payload.get("rendition_path")
+    return Path(rendition).parent / VECTORS_FILE if isinstance(rendition, str) else None
+
+
+def locate(payload: dict[str, Any], query_vector: np.ndarray, query: str
+           ) -> dict[str, Any] | None:
+    """The result's moment, {start_s, end_s, moment_text}, or None (see the module)."""
+    moments = payload.get("moments") or []
+    path = vectors_path(payload)
+    if len(moments) < 2 or path is None or not path.is_file():
+        return None
+    vectors = np.load(path)
+    if vectors.shape != (len(moments), len(query_vector)):
+        return None  # made by another embedder: no moment rather than a wrong one
+    meaning = vectors @ np.asarray(query_vector, dtype=np.float32)
+    words = set(tokens(query))
+    said = np.array([len(words & set(tokens(str(m[2])))) / len(words) if words else 0.0
+                     for m in moments])
+    best = max(range(len(moments)), key=lambda i: (said[i], meaning[i]))
+    if said[best] == 0 and meaning[best] - float(meaning.mean()) < STANDS_OUT:
+        return None
+    start, end, text = moments[best]
+    return {"start_s": float(start), "end_s": float(end), "moment_text": str(text)}

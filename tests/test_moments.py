@@ -1,0 +1,97 @@
+"""Moments: windows of what is said, and a search that answers with the second it happens."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shortlist.moments import VECTORS_FILE, locate, moment_windows
+from tests.conftest import ffmpeg, speak
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBJECTS = (
+    "Our garden grows tomatoes and basil. We water the tomatoes every morning.",
+    "The volcano erupted at night. Lava flowed down the mountain into the sea.",
+    "The orchestra tuned their violins. The concert began with a quiet symphony.",
+)
+
+
+def test_windows_keep_sentences_whole_between_five_and_fifteen_seconds():
+    segments = [(0, 2, "Hello there."), (2, 4, "This is short."), (4, 7, "A third one."),
+                (7, 12, "Now a long sentence that keeps going"), (12, 20, "and ends here."),
+                (20, 21, "Bye.")]
+    windows = moment_windows(segments)
+    assert [(s, e) for s, e, _ in windows] == [(0, 7), (7, 21)]  # "Bye." joins the last
+    assert windows[0][2] == "Hello there. This is short. A third one."
+    assert all(e - s <= 15 for s, e, _ in windows)
+    assert moment_windows([]) == []
+    # a pause between subjects ends a window before it reaches five seconds
+    paused = moment_windows([(0, 3, "Tomatoes grow."), (4.5, 6, "Lava flows."),
+                             (6.2, 9, "It reaches the sea.")])
+    assert [(s, e) for s, e, _ in paused] == [(0, 3), (4.5, 9)]
+
+
+def test_a_search_points_at_the_window_that_says_its_words(tmp_path):
+    moments = [[0.0, 8.0, "tomatoes and basil in the garden"],
+               [8.0, 16.0, "lava flowed down the volcano"],
+               [16.0, 24.0, "the orchestra and its violins"]]
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(3, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    (tmp_path / "rendition.mp4").write_bytes(b"")
+    np.save(tmp_path / VECTORS_FILE, vectors)
+    payload = {"moments": moments, "rendition_path": str(tmp_path / "rendition.mp4")}
+    found = locate(payload, vectors[0], "volcano lava")  # its words beat its meaning
+    assert found == {"start_s": 8.0, "end_s": 16.0, "moment_text": moments[1][2]}
+    assert locate(payload, vectors[2], "a quiet evening")["start_s"] == 16.0  # by meaning
+    flat = np.full(8, 1 / np.sqrt(8), dtype=np.float32)
+    np.save(tmp_path / VECTORS_FILE, np.tile(flat, (3, 1)))
+    assert locate(payload, flat, "a quiet evening") is None  # nothing stands out
+    assert locate({**payload, "moments": moments[:1]}, flat, "volcano") is None  # one window
+
+
+@pytest.mark.slow
+def test_words_said_only_in_the_middle_of_a_long_video_find_that_moment(tmp_path):
+    """Three spoken subjects joined into one video: a search for the middle one's words
+    returns the video with start_s inside the middle subject's time range (±3 s)."""
+    parts, bounds, t = [], [], 0.0
+    for i, text in enumerate(SUBJECTS):
+        wav = speak(text, tmp_path / f"part{i}.wav")
+        with wave.open(str(wav)) as w:
+            seconds = w.getnframes() / w.getframerate()
+        bounds.append((t, t + seconds + 1.0))
+        t += seconds + 1.0
+        parts.append(wav)
+    joined = tmp_path / "joined.wav"
+    inputs = [a for p in parts for a in ("-i", str(p))]
+    chain = "".join(f"[{i}]apad=pad_dur=1[a{i}];" for i in range(3))
+    ffmpeg(*inputs, "-filter_complex",
+           chain + "".join(f"[a{i}]" for i in range(3)) + "concat=n=3:v=0:a=1", str(joined))
+    video = tmp_path / "inbox" / "three subjects.mp4"
+    video.parent.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "color=c=0x336699:s=320x240:r=10", "-i", str(joined),
+           "-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(video))
+    env = {**os.environ, "SHORTLIST_DATA_DIR": str(tmp_path / "data"),
+           "PREFECT_HOME": str(tmp_path / "prefect")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "shortlist.cli", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    done = cli("ingest", str(video.parent))
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = cli("search", "lava from the volcano", "--json")
+    assert found.returncode == 0, found.stderr
+    first = json.loads(found.stdout)[0]
+    start, end = bounds[1]
+    assert start - 3 <= first["start_s"] <= end, (first, bounds)
+    assert "lava" in first["moment_text"].lower() or "volcano" in first["moment_text"].lower()
+    printed = cli("search", "lava from the volcano").stdout
+    assert "@ 0:" in printed
