@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("similar", help="more videos like this one")
     c.add_argument("video_id", metavar="VIDEO_ID")
+    c.add_argument("--at", type=float, default=None, metavar="SECONDS",
+                   help="like the moment playing at this second (see `search`'s @ m:ss)")
     c.add_argument("--limit", type=_positive_int, default=10)
     c.add_argument("--json", action="store_true")
     c.set_defaults(handler=cmd_similar)
@@ -337,7 +339,8 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
     from shortlist.runtime import components_for
 
     comps = components_for(settings)
-    records = _records(similar(comps.store(), args.video_id, limit=args.limit), comps)
+    records = _records(similar(comps.store(), args.video_id, limit=args.limit, at_s=args.at),
+                       comps)
     return _print_results(records, args.json, "no similar videos yet")
 
 

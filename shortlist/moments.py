@@ -61,6 +61,22 @@ def vectors_path(payload: dict[str, Any]) -> Path | None:
     return Path(rendition).parent / VECTORS_FILE if isinstance(rendition, str) else None
 
 
+def moment_vector(payload: dict[str, Any], at_s: float) -> tuple[list, np.ndarray]:
+    """The moment playing at `at_s` and its vector, for "more like this moment". Raises
+    ValueError naming the video's moments when none is there."""
+    moments = payload.get("moments") or []
+    path = vectors_path(payload)
+    for i, moment in enumerate(moments):
+        playing = moment[0] <= at_s < moment[1] or (i == len(moments) - 1 and at_s == moment[1])
+        if playing and path is not None and path.is_file():
+            vectors = np.load(path)
+            if len(vectors) == len(moments):
+                return moment, vectors[i]
+    spans = ", ".join(f"{m[0]:g}-{m[1]:g} s" for m in moments) or "none: it is one moment"
+    raise ValueError(f"video {payload.get('video_id')} has no moment at {at_s:g} s "
+                     f"(its moments: {spans})")
+
+
 def locate(payload: dict[str, Any], query_vector: np.ndarray, query: str
            ) -> dict[str, Any] | None:
     """The result's moment, {start_s, end_s, moment_text}, or None (see the module)."""

@@ -95,3 +95,31 @@ def test_words_said_only_in_the_middle_of_a_long_video_find_that_moment(tmp_path
     assert "lava" in first["moment_text"].lower() or "volcano" in first["moment_text"].lower()
     printed = cli("search", "lava from the volcano").stdout
     assert "@ 0:" in printed
+
+
+def test_more_like_a_moment_follows_what_is_said_then(tmp_path):
+    """A video about two things: more like its first moment finds the video about the first,
+    more like its second the one about the second; a second outside every moment is refused
+    with the video's moments named."""
+    from shortlist.recommend.similar import similar
+    from shortlist.store.edge_store import EdgeStore
+    from shortlist.store.records import AUDIO, SPEECH, TEXT, VISUAL
+    from tests.points import make_point
+
+    store = EdgeStore(tmp_path / "q")
+    both, first, second = (make_point(i, t, tmp_path / "media")
+                           for i, t in enumerate(("Gardens and volcanoes", "Gardens",
+                                                  "Volcanoes")))
+    moments = [[0.0, 8.0, "tomatoes and basil"], [8.0, 16.0, "lava and ash"]]
+    both.payload["moments"] = moments
+    np.save(Path(both.payload["rendition_path"]).parent / VECTORS_FILE,
+            np.array([first.dense[TEXT], second.dense[TEXT]], dtype=np.float32))
+    for p in (both, first, second):  # words only: picture and sound would vote by chance
+        p.dense.pop(VISUAL)
+        p.dense.pop(AUDIO)
+        p.dense[SPEECH] = p.dense[TEXT]
+    store.upsert([both, first, second])
+    assert similar(store, both.video_id, 1, at_s=2.0)[0].video_id == first.video_id
+    assert similar(store, both.video_id, 1, at_s=8.0)[0].video_id == second.video_id
+    with pytest.raises(ValueError, match="no moment at 30 s .*0-8 s, 8-16 s"):
+        similar(store, both.video_id, 1, at_s=30.0)

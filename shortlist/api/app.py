@@ -237,10 +237,12 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
 
     @app.get("/videos/{video_id}/similar", response_model=Results)
     def get_similar(video_id: VideoId, c: C, request: Request,
-                    limit: Annotated[int, Query(ge=1, le=100)] = 10) -> Results:
+                    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+                    at_s: Annotated[float | None, Query(ge=0, le=86_400)] = None) -> Results:
+        """`at_s`: more like the moment playing at that second (a result's `start_s`)."""
         from shortlist.recommend.similar import similar
 
-        hits = similar(c.store(), video_id, limit=limit)
+        hits = similar(c.store(), video_id, limit=limit, at_s=at_s)
         return _results(hits, c, limit, is_trusted(request))
 
     @app.get("/videos/{video_id}/stream", response_model=None)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from shortlist.errors import NotFound
+from shortlist.moments import moment_vector
 from shortlist.store.interface import VideoStore
-from shortlist.store.records import AUDIO, TEXT, VISUAL, Hit
+from shortlist.store.records import AUDIO, SPEECH, TEXT, VISUAL, Hit
 
 # A re-encode or re-upload of the same content keeps its length and words and nearly its
 # picture (frames sampled at 1 fps land on slightly different moments, so not exactly).
@@ -15,7 +16,10 @@ SAME_PICTURE = 0.85
 SAME_SOUND = 0.9
 
 
-def similar(store: VideoStore, video_id: str, limit: int = 10) -> list[Hit]:
+def similar(store: VideoStore, video_id: str, limit: int = 10,
+            at_s: float | None = None) -> list[Hit]:
+    """`at_s`: like the moment playing then (shortlist/moments.py): its words stand for the
+    video's in the text and speech spaces; picture and sound stay the video's."""
     if limit < 1 or limit > 100:
         raise ValueError("limit must be between 1 and 100")
     own = store.vectors([video_id]).get(video_id)
@@ -24,6 +28,9 @@ def similar(store: VideoStore, video_id: str, limit: int = 10) -> list[Hit]:
         raise NotFound(f"no video with id {video_id!r}")
     duration = float(record.get("duration_s") or 0.0)
     vectors = {k: v for k, v in own.items() if k in (VISUAL, AUDIO, TEXT)}
+    if at_s is not None:
+        _, words = moment_vector(record, at_s)
+        vectors[TEXT] = vectors[SPEECH] = words.astype(float).tolist()
     hits = store.fused_neighbours(vectors, limit=limit * 3 + 5, exclude=[video_id])
     kept = [h for h in hits if h.video_id != video_id and not is_duplicate(
         own, duration, h.vectors or {}, float(h.payload.get("duration_s") or 0.0))]
