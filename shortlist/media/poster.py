@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,14 +43,17 @@ def choose_poster(frame_paths: Sequence[str]) -> str | None:
 
 def write_poster(directory: str | Path, frame_paths: Sequence[str]) -> Path | None:
     """`directory`/poster.jpg from the chosen frame (kept if already there); None without
-    frames. Written beside and like the rendition: to a temporary name, then renamed."""
+    frames. Written to a temporary name, then renamed, so a reader never sees half of it."""
     target = Path(directory) / POSTER_NAME
     if target.exists():
         return target
     chosen = choose_poster(frame_paths)
     if chosen is None:
         return None
-    partial = target.with_suffix(".part")
+    # A name of its own per writer: the CLI's look-ahead transcode and the flow's may both get
+    # here at once, and either rename leaves a whole poster.
+    fd, partial = tempfile.mkstemp(prefix=".poster-", suffix=".part", dir=target.parent)
+    os.close(fd)
     shutil.copyfile(chosen, partial)
     os.replace(partial, target)
     return target
