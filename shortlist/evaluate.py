@@ -12,6 +12,10 @@ narrated and silent videos mixed), the rest is held out, over several random spl
 Precision@10, Recall@10 and nDCG@10 against random, TF-IDF and the MiniLM mean vector
 of the history's transcripts (the reference designs), and the same mean over the oracle's
 ground-truth text. The targets of issue 11 are checked in the same report.
+Moments: queries of type "moment" name words said in one part of a longer video and that
+part's time range; the moment hit rate is the share whose video is in the top 10 with its
+start_s inside the range (±3 s), beside a baseline that always answers start_s = 0 (a
+result with no moment plays from the start). They are kept out of the video-level figures.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from shortlist.store.interface import VideoStore
 from shortlist.text import tokens
 
 Ranker = Callable[[str], list[str]]  # query -> video ids, best first
+MOMENT_SLACK_S = 3.0  # a returned start this close to the relevant range still lands in it
 
 
 def load_labels(corpus: Path, store: VideoStore) -> tuple[dict, list[dict], dict[str, str]]:
@@ -139,6 +144,8 @@ def ground_truth_text(meta: dict) -> str:
 def evaluate(corpus: Path, store: VideoStore, embedder: TextEmbedder, seed: int = 0,
              video_embedder: VideoEmbedder | None = None) -> dict:
     manifest, queries, ids = load_labels(corpus, store)
+    moment_queries = [q for q in queries if q["type"] == "moment"]
+    queries = [q for q in queries if q["type"] != "moment"]
     payloads = {p["video_id"]: p for p in store.scroll()}
     transcripts = {v: payloads[v].get("transcript", "") for v in ids.values()}
     truth = {ids[n]: ground_truth_text(m) for n, m in manifest.items()}
@@ -174,19 +181,46 @@ def evaluate(corpus: Path, store: VideoStore, embedder: TextEmbedder, seed: int 
                          "recall@10_by_speech": {k: round(float(np.mean(v)), 3)
                                                  for k, v in sorted(by_speech.items())}}
     recommend_report = evaluate_recommendations(store, embedder, manifest, ids, seed)
+    moments = evaluate_moments(moment_queries, ids, lambda q: search(
+        store, embedder, q, limit=10, video_embedder=video_embedder)) if moment_queries else None
     report = {"search": results, "search_per_query": per_query, "recommend": recommend_report,
-              "videos": len(ids), "videos_without_speech": len(silent),
+              "moments": moments, "videos": len(ids), "videos_without_speech": len(silent),
               "queries": len(queries)}
     report["targets"] = check_targets(report)
     return report
 
 
+def evaluate_moments(queries: list[dict], ids: dict[str, str],
+                     searcher: Callable[[str], list]) -> dict:
+    """Moment hit rate of `searcher` (query -> hits with their moments) and of the start-0
+    baseline on the same rankings, so the difference is the locating alone."""
+    rows = []
+    for q in queries:
+        target = ids[q["relevant"][0]]
+        found = next((h for h in searcher(q["query"]) if h.video_id == target), None)
+        start = float((found.moment or {}).get("start_s", 0.0)) if found else None
+        rows.append({"query": q["query"], "range": q["range"], "found": found is not None,
+                     "start_s": start,
+                     "hit": found is not None and lands_in(start, q["range"]),
+                     "start_0_hit": found is not None and lands_in(0.0, q["range"])})
+    n = len(rows)
+    return {"queries": n, "found@10": round(sum(r["found"] for r in rows) / n, 3),
+            "hit_rate": round(sum(r["hit"] for r in rows) / n, 3),
+            "start_0_hit_rate": round(sum(r["start_0_hit"] for r in rows) / n, 3),
+            "per_query": rows}
+
+
+def lands_in(start_s: float, time_range: list[float], slack: float = MOMENT_SLACK_S) -> bool:
+    return time_range[0] - slack <= start_s <= time_range[1] + slack
+
+
 def check_targets(report: dict) -> dict[str, bool]:
-    """Issue 11's targets on this corpus, measured against the baselines of the same run."""
+    """Issue 11's (and, with moment queries, issue 14's) targets on this corpus, measured
+    against the baselines of the same run."""
     ours, base = report["search"]["shortlist"], report["search"]["minilm-transcript"]
     rec = report["recommend"]
     mean = rec["minilm-mean-transcript"]
-    return {
+    targets = {
         "recommend precision@10 >= 1.3x minilm-mean":
             rec["shortlist"]["precision@10"] >= 1.3 * mean["precision@10"],
         "recommend ndcg@10 >= 1.2x minilm-mean":
@@ -198,6 +232,9 @@ def check_targets(report: dict) -> dict[str, bool]:
             m["ndcg@10"] >= base["by_type"].get(t, {}).get("ndcg@10", 0.0)
             for t, m in ours["by_type"].items()),
     }
+    if report.get("moments"):
+        targets["moment hit rate >= 0.80 (issue 14)"] = report["moments"]["hit_rate"] >= 0.80
+    return targets
 
 
 class MeanVectorRecommender:
@@ -310,6 +347,15 @@ def format_table(report: dict) -> str:
         m = rec[name]
         lines.append(f"{name:<24}{m['precision@10']:>14.3f}{m['recall@10']:>11.3f}"
                      f"{m['ndcg@10']:>11.3f}")
-    lines += ["", "Targets (issue 11, same run):"]
+    moments = report.get("moments")
+    if moments:
+        lines += ["", f"Moments: {moments['queries']} queries, each of words said in one part "
+                  "of a longer video; a hit is that video in the top 10 starting inside the "
+                  f"part (±{MOMENT_SLACK_S:g} s)",
+                  f"{'system':<24}{'found@10':>14}{'hit rate':>11}",
+                  f"{'shortlist':<24}{moments['found@10']:>14.3f}{moments['hit_rate']:>11.3f}",
+                  f"{'start_s = 0':<24}{moments['found@10']:>14.3f}"
+                  f"{moments['start_0_hit_rate']:>11.3f}"]
+    lines += ["", "Targets (same run):"]
     lines += [f"  {'pass' if ok else 'FAIL'}  {name}" for name, ok in report["targets"].items()]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shortlist.moments import VECTORS_FILE, locate, moment_windows
+from shortlist.moments import VECTORS_FILE, first_said, locate, moment_windows
 from tests.conftest import ffmpeg, speak
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +55,28 @@ def test_a_search_points_at_the_window_that_says_its_words(tmp_path):
     np.save(tmp_path / VECTORS_FILE, np.tile(flat, (3, 1)))
     assert locate(payload, flat, "a quiet evening") is None  # nothing stands out
     assert locate({**payload, "moments": moments[:1]}, flat, "volcano") is None  # one window
+
+
+def test_a_result_starts_when_the_query_words_are_said_not_when_the_window_opens(tmp_path):
+    """Whisper's segments can open in the subject before: the start is read off where the
+    word falls in its segment."""
+    segments = [[0.0, 4.0, "The garden grows basil."],
+                [4.0, 12.0, "We water it daily. The volcano erupted at night."],
+                [12.0, 16.0, "Lava reached the sea."]]
+    moments = [[0.0, 4.0, segments[0][2]], [4.0, 16.0, f"{segments[1][2]} {segments[2][2]}"]]
+    # "volcano" is 23 of the segment's 48 characters in: 4 + 8 * 23 / 48 = 7.8 s
+    assert first_said(segments, 4.0, 16.0, {"volcano"}) == 7.8
+    assert first_said(segments, 4.0, 16.0, {"lava"}) == 12.0
+    assert first_said(segments, 4.0, 16.0, {"basil"}) is None  # said, but outside the window
+    vectors = np.eye(2, 8, dtype=np.float32)
+    (tmp_path / "rendition.mp4").write_bytes(b"")
+    np.save(tmp_path / VECTORS_FILE, vectors)
+    payload = {"moments": moments, "segments": segments,
+               "rendition_path": str(tmp_path / "rendition.mp4")}
+    assert locate(payload, vectors[0], "volcano")["start_s"] == 7.8
+    assert locate(payload, vectors[0], "volcano")["end_s"] == 16.0
+    # found by meaning alone: the window's own start
+    assert locate(payload, vectors[1], "an eruption")["start_s"] == 4.0
 
 
 @pytest.mark.slow
