@@ -47,6 +47,12 @@ def measure_floor(corpus: Path, data_dir: Path) -> dict:
 
     cpu_before = _cpu_seconds()
     video_s = 0.0
+    # Moments are made inside the embed stage; their own time is taken apart (and stays in
+    # "embed" too), so the floor with and without them comes from the same run.
+    moments_clock = StageClock()
+    make_moments = P.embed_moments
+    P.embed_moments = lambda *args: moments_clock("moments", make_moments, *args)
+    point_bytes = 0
     for path in walk_videos(corpus):
         v = timed("identify", P.identify, LocalVideo(str(path), str(path)))
         video_s += v.info.duration_s
@@ -57,19 +63,46 @@ def measure_floor(corpus: Path, data_dir: Path) -> dict:
         ocr = timed("read-text", P.read_on_screen_text, r, c.text_reader(), settings.ocr_frames)
         nsfw = timed("score-safety", P.score_safety, r, c.safety())
         sig = Signals(v.info.duration_s, tr, vis, au, ocr, nsfw)
-        d = timed("describe", P.describe, sig, c.describer())
+        d = timed("describe", P.describe, sig, r, c.describer())
         pt = timed("embed", P.build_point, v, r, sig, d, c.embedder(), c.stage_versions())
         timed("upsert", c.store().upsert, [pt])
+        point_bytes += point_size(pt)
     cpu_s = _cpu_seconds() - cpu_before
+    P.embed_moments = make_moments
     close_all()
     total = sum(stages.values())
+    moments_s = moments_clock.seconds.get("moments", 0.0)
     return {"video_seconds": round(video_s, 1), "model_load_s": round(load_s, 2),
+            "moments_s": round(moments_s, 3),
+            "moments_share": round(moments_s / (total - moments_s), 4),
+            "catalogue": catalogue_size(settings, video_s, point_bytes),
             "stage_seconds": {k: round(s, 2) for k, s in stages.items()},
             "stage_realtime_x": {k: round(video_s / s, 1) for k, s in stages.items() if s > 0},
             "sum_s": round(total, 2), "floor_realtime_x": round(video_s / total, 2),
             # The stages' CPU time (ffmpeg's threads included): spread perfectly over every
             # core with nothing else running, no pipeline on this machine is faster.
             "cpu_s": round(cpu_s, 2), "ideal_wall_s": round(cpu_s / os.cpu_count(), 2)}
+
+
+def point_size(point) -> int:
+    """What a catalogue point holds: its payload as JSON, float32 vectors, keyword weights."""
+    return (len(json.dumps(point.payload)) + 4 * sum(len(v) for v in point.dense.values())
+            + 8 * len(point.sparse))
+
+
+def catalogue_size(settings, video_s: float, point_bytes: int) -> dict:
+    """Bytes per minute of video: the points themselves, the store's folder as allocated on
+    disk (its files are sparse; a small catalogue is mostly the engine's fixed overhead) and
+    the moment vectors kept beside the renditions."""
+    minutes = video_s / 60
+
+    def allocated(folder: Path, pattern: str = "*") -> int:
+        return sum(f.stat().st_blocks * 512 for f in folder.rglob(pattern) if f.is_file())
+
+    return {"points_kib_per_min": round(point_bytes / 1024 / minutes, 1),
+            "store_kib_per_min": round(allocated(settings.data_dir / "qdrant") / 1024 / minutes, 1),
+            "moment_vectors_kib_per_min": round(
+                allocated(settings.media_dir, "moments.npy") / 1024 / minutes, 2)}
 
 
 def _cpu_seconds() -> float:
@@ -144,6 +177,12 @@ Corpus: {floor['video_seconds']} s of video. Command: `make bench` (bench/ingest
 
 - Floor (sum of stages, one process, models preloaded in {floor['model_load_s']} s):
   {floor['sum_s']} s = {floor['floor_realtime_x']}× realtime
+- Moments (transcript windows and their vectors, inside "embed"): {floor['moments_s']} s,
+  so ingest without them would take {floor['moments_share']:.2%} less, same run (issue 14
+  allows 10%). Catalogue per minute of video: {floor['catalogue']['points_kib_per_min']} KiB
+  of points (payload, vectors, keywords), {floor['catalogue']['store_kib_per_min']} KiB of
+  store folder on disk (fixed overhead included), {floor['catalogue']['moment_vectors_kib_per_min']}
+  KiB of moment vectors beside the renditions (renditions and frames not counted)
 - `shortlist ingest` end to end, cold process (Prefect start, model loads, videos in
   parallel), median of {len(cli['cold_runs_s'])} runs {cli['cold_runs_s']}:
   {cli['first_run_s']} s = **{result['end_to_end_realtime_x']}× realtime**

@@ -218,12 +218,7 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
                           signals.visual.classes if signals.visual else (), embedder)
     # Written at transcode; a rendition cached from before posters gets one here.
     poster = write_poster(rendition.directory, rendition.frame_paths)
-    moments = moment_windows([(s.start, s.end, s.text) for s in transcript.segments])
-    if len(moments) > 1:  # one window is the whole video: nothing to point into
-        np.save(Path(rendition.directory) / MOMENT_VECTORS,
-                embedder.embed([text for _, _, text in moments]).astype(np.float32))
-    else:
-        moments = []
+    moments = embed_moments(rendition, transcript, embedder)
     if signals.visual:
         dense[VISUAL] = project(np.load(signals.visual.features_path), DIMENSIONS[VISUAL],
                                 seed=1).tolist()
@@ -272,6 +267,18 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
             np.save(Path(rendition.directory) / "video_clips.npy",
                     np.array([c.vector for c in video_embedding.clips], dtype=np.float32))
     return VideoPoint(video.video_id, payload, dense, keyword_vector(payload))
+
+
+def embed_moments(rendition: Rendition, transcript: Transcript,
+                  embedder: TextEmbedder) -> list[tuple[float, float, str]]:
+    """The transcript's moment windows (shortlist/moments.py), their vectors saved beside the
+    rendition; none for a video of one window, which is its own moment."""
+    moments = moment_windows([(s.start, s.end, s.text) for s in transcript.segments])
+    if len(moments) < 2:
+        return []
+    np.save(Path(rendition.directory) / MOMENT_VECTORS,
+            embedder.embed([text for _, _, text in moments]).astype(np.float32))
+    return moments
 
 
 def embed_signals(description: Description, transcript: str, ocr_text: str,
