@@ -3,8 +3,8 @@
 Without PREFECT_API_URL, Prefect starts its API server as a child process on the first
 flow call and stops it at exit (atexit). A command killed with SIGKILL never gets there,
 and the server lived on as an orphan. Here the server is started from the main thread
-with PR_SET_PDEATHSIG set in the child (shortlist/processes.py), so the kernel ends it
-when the command's process dies, however it dies.
+with PR_SET_PDEATHSIG set for it (shortlist/processes.py: `setpriv` sets it, then runs the
+server in its place), so the kernel ends it when the command's process dies, however it dies.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import subprocess
 import threading
 
-from shortlist.processes import exit_with_parent
+from shortlist.processes import tied_to_parent
 
 FIRST_START_TIMEOUT_S = 180
 
@@ -26,9 +26,8 @@ class _TiedSubprocess:
         return getattr(subprocess, name)
 
     @staticmethod
-    def Popen(*args, **kwargs):  # noqa: N802 - stands in for subprocess.Popen
-        kwargs.setdefault("preexec_fn", exit_with_parent)
-        return subprocess.Popen(*args, **kwargs)
+    def Popen(args, **kwargs):  # noqa: N802 - stands in for subprocess.Popen
+        return subprocess.Popen(tied_to_parent(list(args)), **kwargs)
 
 
 def start_tied_server() -> None:

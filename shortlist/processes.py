@@ -1,32 +1,27 @@
 """Child processes that end with their parent, so a killed Shortlist leaves nothing running.
 
 Linux's PR_SET_PDEATHSIG asks the kernel to signal a child when the thread that started it
-ends; set between fork and exec (`preexec_fn`). Only for children started and waited on by
-a thread that lives as long as they do (a blocking `subprocess.run`, or the main thread).
+ends. util-linux's `setpriv --pdeathsig` sets it and then runs the command, so no Python
+code runs between fork and exec: a `preexec_fn` made subprocess fork() the whole process,
+which runs OpenBLAS's fork handler, and that handler waits for BLAS calls in other threads
+to end — an ffmpeg started while another video was being embedded hung the ingest for good
+(seen on a reindex). Without `preexec_fn`, subprocess starts children with vfork, which runs
+no fork handlers. Only for children started and waited on by a thread that lives as long as
+they do (a blocking `subprocess.run`, or the main thread).
 """
 
 from __future__ import annotations
 
-import ctypes
-import signal
+import shutil
 import sys
 
-_PR_SET_PDEATHSIG = 1
-try:  # resolved once here: the function run after fork must not load anything
-    _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
-except (OSError, AttributeError):
-    _prctl = None
+_SETPRIV = shutil.which("setpriv") if sys.platform == "linux" else None
 
 
-def exit_with_parent() -> None:
-    """`preexec_fn` for a child that must not outlive its parent (SIGTERM when it dies)."""
-    if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-def tied_to_parent() -> dict:
-    """Keyword arguments for subprocess.run/Popen that tie the child to this process."""
-    return {"preexec_fn": exit_with_parent} if _prctl is not None else {}
+def tied_to_parent(cmd: list[str]) -> list[str]:
+    """`cmd`, run so that it gets SIGTERM when the thread that started it ends (as it is,
+    where setpriv is missing: util-linux is essential on Debian)."""
+    return [_SETPRIV, "--pdeathsig", "TERM", *cmd] if _SETPRIV else cmd
 
 
 def descendants(pid: int) -> set[int]:

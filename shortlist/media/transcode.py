@@ -139,16 +139,16 @@ def _run_ffmpeg(source: Path, info: MediaInfo, work: Path,
     decoder = "nvdec" if gpu else "cpu"
     encoder = "h264_nvenc" if gpu and nvenc_available(options.gpu_device or 0) else "libx264"
     cmd = build_command(source, info, work, options, encoder=encoder, hw_decode=gpu)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_timeout(info),
-                          **tied_to_parent())
+    proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True,
+                          timeout=_timeout(info))
     if proc.returncode != 0 and gpu:
         # NVDEC does not decode every codec: decode on the CPU, keep the encoder.
         for f in (work / "frames").glob("*"):
             f.unlink()
         decoder = "cpu"
         cmd = build_command(source, info, work, options, encoder=encoder, hw_decode=False)
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_timeout(info),
-                          **tied_to_parent())
+        proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True,
+                              timeout=_timeout(info))
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         raise MediaError(f"ffmpeg could not decode the video: {lines[-1] if lines else 'error'}")
