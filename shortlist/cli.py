@@ -380,8 +380,10 @@ def _prefect_for_this_process(settings: Settings) -> None:
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     _prefect_for_this_process(settings)
+    from flows.ephemeral import start_tied_server
     from flows.reindex import reindex
 
+    start_tied_server()  # a killed reindex leaves no Prefect server behind
     result = reindex(tracked=args.track)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "markdown"}, indent=2))

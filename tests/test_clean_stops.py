@@ -133,3 +133,16 @@ def test_a_killed_ingest_leaves_no_process_and_is_logged_as_interrupted(tmp_path
     interrupted = runs[runs["run"] == "ingest (interrupted)"]
     assert len(interrupted) >= 1
     assert set(runs[runs["run"] == "ingest"]["status"]) == {"ok"}
+
+
+@pytest.mark.slow
+def test_a_killed_reindex_leaves_no_prefect_server(tmp_path):
+    env = {**os.environ, "SHORTLIST_DATA_DIR": str(tmp_path / "data")}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "shortlist.cli", "reindex"], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: descendants(proc.pid), 120, "Prefect's server to start")
+    started = descendants(proc.pid)
+    proc.kill()
+    proc.wait()
+    wait_until(lambda: not alive(started), 15, f"reindex's children {alive(started)} to end")
