@@ -65,7 +65,10 @@ def ingest_video(video: LocalVideo, settings: Settings,
         # Stage outputs name files under the data dir, so the data dir is part of every key
         # that reads them: a run against another data dir must not reuse these records.
         t_ver = f"{versions['transcode']}@{settings.media_dir}"
-        rendition = timed("transcode", stages.transcode, vf, sha, t_ver, settings)
+        # The cuts are found in the same decode, but the audio and frames do not depend on
+        # them: the stages that read those keep t_ver alone.
+        rendition = timed("transcode", stages.transcode, vf, sha,
+                          f"{t_ver}|{versions['shots']}", settings)
         keyed = {"sha256": sha, "settings": settings}
         audio, transcript = timed(
             "listen", stages.listen, rendition,

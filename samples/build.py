@@ -376,8 +376,31 @@ def _media_seconds(path: Path) -> float:
 
 
 def moment_queries(manifest: dict[str, dict], words_per_query: int = 2) -> list[dict]:
-    """For each part of a compilation, two words said there and nowhere else in the corpus:
-    the compilation is the relevant video and the part's time range the relevant moment."""
+    """Two kinds, each answered by a compilation and one part's time range: "words", two
+    words said in that part and nowhere else in the corpus; "meaning", what a person would
+    type for that part (samples/moment_queries.json, written by reading each part and
+    matched to it by the part's first words; one whose text is not in this corpus is left
+    out)."""
+    return said_in_one_part(manifest, words_per_query) + described_parts(manifest)
+
+
+def described_parts(manifest: dict[str, dict]) -> list[dict]:
+    written = json.loads((HERE / "moment_queries.json").read_text())
+    queries = []
+    for q in written:
+        for name, meta in manifest.items():
+            part = next((p for p in meta.get("parts", [])
+                         if p[3].startswith(q["part_starts_with"])), None)
+            if part:
+                queries.append({"query": q["query"], "type": "moment", "kind": "meaning",
+                                "relevant": [name], "range": part[:2]})
+                break
+        else:
+            print(f"no compilation part starts with {q['part_starts_with']!r}: query left out")
+    return queries
+
+
+def said_in_one_part(manifest: dict[str, dict], words_per_query: int) -> list[dict]:
     said: dict[str, set[str]] = {}
     for name, meta in manifest.items():
         spoken = meta["about"] if meta["kind"] == "talk" else meta.get("narration", "")
@@ -394,7 +417,8 @@ def moment_queries(manifest: dict[str, dict], words_per_query: int = 2) -> list[
                          if said.get(w) == {name} and w not in elsewhere)
             if len(own) >= words_per_query:
                 queries.append({"query": " ".join(rng.sample(own, words_per_query)),
-                                "type": "moment", "relevant": [name], "range": [start, end]})
+                                "type": "moment", "kind": "words", "relevant": [name],
+                                "range": [start, end]})
     return queries
 
 

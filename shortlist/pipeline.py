@@ -273,7 +273,8 @@ def embed_moments(rendition: Rendition, transcript: Transcript,
                   embedder: TextEmbedder) -> list[tuple[float, float, str]]:
     """The transcript's moment windows (shortlist/moments.py), their vectors saved beside the
     rendition; none for a video of one window, which is its own moment."""
-    moments = moment_windows([(s.start, s.end, s.text) for s in transcript.segments])
+    moments = moment_windows([(s.start, s.end, s.text) for s in transcript.segments],
+                             rendition.shots or ())
     if len(moments) < 2:
         return []
     np.save(Path(rendition.directory) / MOMENT_VECTORS,

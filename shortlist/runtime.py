@@ -165,12 +165,14 @@ class Components:
     def stage_versions(self) -> dict[str, str]:
         """What each stage's output depends on (shortlist/versions.py): part of every cache
         key and stored per video. Built from the components, which load nothing for it."""
+        from shortlist.media import shots
         from shortlist.pipeline import transcode_options
 
         s = self.settings
         asr_device = "cuda:0" if s.device == "cuda" else "cpu"
         return {
             "transcode": transcode_options(s).fingerprint,
+            "shots": shots.VERSION,
             "asr": component_version(self.transcriber(asr_device)),
             "visual": f"{component_version(self.frame_tagger())}:{s.max_tag_frames}f:{FRAMES}",
             "audio": component_version(self.audio_tagger()),
@@ -178,7 +180,7 @@ class Components:
             "safety": f"{component_version(self.safety())}:{FRAMES}",
             "describe": component_version(self.describer()),
             "embed": (f"{component_version(self.embedder())}:doc-4:text+speech+scene:proj256+128"
-                      ":kw-bm25:moments-5-15s"),
+                      ":kw-bm25:moments-5-15s-cuts"),
             **({"video_embed": component_version(video)}
                if (video := self.video_embedder()) else {}),
         }

@@ -11,8 +11,9 @@ import pytest
 
 from shortlist.errors import MediaError, SourceError
 from shortlist.media.probe import looks_like_video, probe
-from shortlist.media.transcode import TranscodeOptions, transcode
+from shortlist.media.transcode import MANIFEST, TranscodeOptions, transcode
 from shortlist.sources import expand_source, walk_videos
+from tests.conftest import ffmpeg
 
 
 def stream_info(path: str) -> dict:
@@ -118,6 +119,56 @@ def test_renditions_are_rewritten_whole(media, tmp_path):
     second = transcode(media["silent"], probe(media["silent"]), out, TranscodeOptions())
     assert first.frame_paths == second.frame_paths
     assert Path(second.video_path).stat().st_size > 0
+
+
+def test_the_decode_finds_cuts_but_not_motion(tmp_path):
+    """Three shots (a moving pattern, two flat backgrounds); and a slow zoom into a still,
+    which moves every frame but never cuts."""
+    shots = tmp_path / "three shots.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=320x240:r=25:d=3",
+           "-f", "lavfi", "-i", "color=c=0x1d3557:s=320x240:r=25:d=2",
+           "-f", "lavfi", "-i", "color=c=0x6d597a:s=320x240:r=25:d=2",
+           "-filter_complex", "[0][1][2]concat=n=3:v=1:a=0", "-c:v", "libx264",
+           "-preset", "ultrafast", str(shots))
+    r = transcode(shots, probe(shots), tmp_path / "shots", TranscodeOptions())
+    assert r.shots is not None and len(r.shots) == 2
+    assert abs(r.shots[0] - 3.0) < 0.1 and abs(r.shots[1] - 5.0) < 0.1
+    still = tmp_path / "still.png"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=640x360:d=1", "-frames:v", "1", str(still))
+    zoom = tmp_path / "zoom.mp4"
+    ffmpeg("-loop", "1", "-i", str(still), "-vf",
+           "zoompan=z='min(zoom+0.0015,1.3)':d=100:s=640x360:fps=25", "-t", "4",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(zoom))
+    assert transcode(zoom, probe(zoom), tmp_path / "zoom", TranscodeOptions()).shots == ()
+
+
+def test_relative_source_and_data_paths_transcode(media, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "clip.mp4").write_bytes(media["speech"].read_bytes())
+    r = transcode(Path("in/clip.mp4"), probe(media["speech"]), Path(".data/media/x"),
+                  TranscodeOptions())
+    assert Path(r.video_path).exists() and r.audio_path and r.shots == ()
+
+
+def test_a_rendition_made_before_shots_gains_them_and_keeps_what_stages_wrote(tmp_path):
+    three = tmp_path / "three shots.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=0x1d3557:s=320x240:r=25:d=2",
+           "-f", "lavfi", "-i", "color=c=0xe9c46a:s=320x240:r=25:d=2",
+           "-filter_complex", "[0][1]concat=n=2:v=1:a=0", "-c:v", "libx264",
+           "-preset", "ultrafast", str(three))
+    out = tmp_path / "old"
+    first = transcode(three, probe(three), out, TranscodeOptions())
+    manifest = json.loads((out / MANIFEST).read_text())
+    del manifest["shots"]  # as an older version wrote it
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    (out / "shots.txt").unlink()
+    (out / "visual.npy").write_bytes(b"written by a later stage")
+    again = transcode(three, probe(three), out, TranscodeOptions())
+    assert len(again.shots) == 1 and abs(again.shots[0] - 2.0) < 0.1
+    assert (out / "visual.npy").read_bytes() == b"written by a later stage"
+    assert again.frame_paths == first.frame_paths
+    assert json.loads((out / MANIFEST).read_text())["shots"] == list(again.shots)
 
 
 def test_gpu_decode_asked_where_it_cannot_run_decodes_on_the_cpu(media, tmp_path):

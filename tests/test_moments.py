@@ -38,6 +38,18 @@ def test_windows_keep_sentences_whole_between_five_and_fifteen_seconds():
     assert [(s, e) for s, e, _ in paused] == [(0, 3), (4.5, 9)]
 
 
+def test_a_shot_change_ends_a_window_and_starts_the_next_at_the_cut():
+    """Whisper opened the second subject's segment 1.4 s before the picture changed."""
+    segments = [(0, 3, "First subject here and"), (3.2, 5.0, "more on the first"),
+                (5.1, 9.0, "second subject begins."), (9.0, 12.0, "It continues here.")]
+    assert [(s, e) for s, e, _ in moment_windows(segments)] == [(0, 12)]
+    windows = moment_windows(segments, cuts=[6.5])
+    assert [(s, e) for s, e, _ in windows] == [(0, 5.0), (6.5, 12.0)]
+    assert first_said(segments, 6.5, 12.0, {"second"}) == 6.5  # never before the window
+    # a cut far from any segment's start (a cutaway mid-sentence) changes nothing
+    assert moment_windows(segments, cuts=[7.5]) == moment_windows(segments)
+
+
 def test_a_search_points_at_the_window_that_says_its_words(tmp_path):
     moments = [[0.0, 8.0, "tomatoes and basil in the garden"],
                [8.0, 16.0, "lava flowed down the volcano"],

@@ -1,9 +1,10 @@
 """One decode pass per video: the streaming rendition, ASR audio and tagger frames together.
 
-A single ffmpeg process reads the source once and writes three outputs:
+A single ffmpeg process reads the source once and writes four outputs:
   rendition.mp4  1 fps, square padded H.264/AAC, what the web page streams
   audio.wav      16 kHz mono PCM for speech recognition and audio tagging
   frames/*.jpg   the same 1 fps frames, smaller, for the image models
+  shots.txt      the times of shot changes, from every decoded frame (media/shots.py)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shortlist.errors import MediaError
+from shortlist.media import shots
 from shortlist.media.probe import MediaInfo
 from shortlist.processes import tied_to_parent
 
@@ -59,6 +61,7 @@ class Rendition:
     encoder: str
     decoder: str = "cpu"  # "nvdec" when the GPU decoded and scaled
     frame_interval_s: float = 1.0  # model frame i shows the video at i * frame_interval_s
+    shots: tuple[float, ...] | None = None  # cut times; None: made before shots were found
 
 
 def transcode(source: Path, info: MediaInfo, out_dir: Path, options: TranscodeOptions) -> Rendition:
@@ -70,6 +73,8 @@ def transcode(source: Path, info: MediaInfo, out_dir: Path, options: TranscodeOp
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with _locked(out_dir.parent / f".{out_dir.name}.lock"):
         done = read_rendition(out_dir, options)
+        if done is not None and done.shots is None:
+            done = _add_shots(source, info, done)
         if done is not None:
             return done
         rendition = _transcode_into(source, info, out_dir, options)
@@ -87,6 +92,7 @@ def read_rendition(out_dir: Path, options: TranscodeOptions) -> Rendition | None
     if data.pop("fingerprint", None) != options.fingerprint:
         return None
     data["frame_paths"] = tuple(data["frame_paths"])
+    data["shots"] = tuple(data["shots"]) if data.get("shots") is not None else None
     rendition = Rendition(**data)
     if not all(Path(p).exists() for p in (rendition.video_path, *rendition.frame_paths)):
         return None
@@ -102,6 +108,26 @@ def _locked(path: Path):
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _add_shots(source: Path, info: MediaInfo, rendition: Rendition) -> Rendition:
+    """Shots for a rendition made before they were found: one decode of the source with only
+    the shots branch, into the same folder. Nothing else there is touched: the frames, audio
+    and what later stages wrote beside them (visual.npy, the poster) stay as they are."""
+    folder = Path(rendition.directory).resolve()
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", str(source.resolve()),
+           "-filter_complex", shots.branch("[0:v]", on_gpu=False), "-an", "-f", "null", "-"]
+    proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True,
+                          timeout=_timeout(info), cwd=folder)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        raise MediaError(f"ffmpeg could not decode the video: {lines[-1] if lines else 'error'}")
+    rendition = dataclasses.replace(rendition, shots=shots.read_cuts(folder) or ())
+    manifest = json.loads((folder / MANIFEST).read_text())
+    partial = folder / f"{MANIFEST}.partial"
+    partial.write_text(json.dumps({**manifest, "shots": list(rendition.shots)}))
+    partial.replace(folder / MANIFEST)
+    return rendition
 
 
 def _transcode_into(source: Path, info: MediaInfo, out_dir: Path,
@@ -128,19 +154,23 @@ def _transcode_into(source: Path, info: MediaInfo, out_dir: Path,
         encoder=encoder,
         decoder=decoder,
         frame_interval_s=options.frame_interval_s(info.duration_s),
+        shots=shots.read_cuts(out_dir) or (),
     )
 
 
 def _run_ffmpeg(source: Path, info: MediaInfo, work: Path,
                 options: TranscodeOptions) -> tuple[str, str]:
     """Run the one decode; returns (encoder, decoder) as used."""
+    # Absolute paths: ffmpeg runs in `work`, and the source or the data dir may be relative.
+    source, work = source.resolve(), work.resolve()
     (work / "frames").mkdir()
     gpu = options.gpu_device is not None
     decoder = "nvdec" if gpu else "cpu"
     encoder = "h264_nvenc" if gpu and nvenc_available(options.gpu_device or 0) else "libx264"
     cmd = build_command(source, info, work, options, encoder=encoder, hw_decode=gpu)
+    # In the work folder: the graph names the shots file without a path to escape.
     proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True,
-                          timeout=_timeout(info))
+                          timeout=_timeout(info), cwd=work)
     if proc.returncode != 0 and gpu:
         # NVDEC does not decode every codec: decode on the CPU, keep the encoder.
         for f in (work / "frames").glob("*"):
@@ -148,7 +178,7 @@ def _run_ffmpeg(source: Path, info: MediaInfo, work: Path,
         decoder = "cpu"
         cmd = build_command(source, info, work, options, encoder=encoder, hw_decode=False)
         proc = subprocess.run(tied_to_parent(cmd), capture_output=True, text=True,
-                              timeout=_timeout(info))
+                              timeout=_timeout(info), cwd=work)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         raise MediaError(f"ffmpeg could not decode the video: {lines[-1] if lines else 'error'}")
@@ -172,7 +202,8 @@ def build_command(
         # copied to the CPU. Copying every decoded frame back made NVDEC slower than the
         # CPU decoder (bench/results/gpu_check.md).
         graph = (
-            f"[0:v]fps={options.fps},split=2[a][b];"
+            f"[0:v]split=2[all][cuts];{shots.branch('[cuts]', on_gpu=True)};"
+            f"[all]fps={options.fps},split=2[a][b];"
             f"[a]scale_cuda={s}:{s}:{fit}:format=yuv420p,hwdownload,format=yuv420p,"
             f"setsar=1,{pad};"
             f"[b]{thin}scale_cuda={fs}:{fs}:{fit}:format=yuv420p,hwdownload,format=yuv420p,"
@@ -180,7 +211,8 @@ def build_command(
         )
     else:
         graph = (
-            f"[0:v]fps={options.fps},setsar=1,split=2[a][b];"
+            f"[0:v]split=2[all][cuts];{shots.branch('[cuts]', on_gpu=False)};"
+            f"[all]fps={options.fps},setsar=1,split=2[a][b];"
             f"[a]scale={s}:{s}:{fit}:flags=bilinear,{pad};"
             f"[b]{thin}scale={fs}:{fs}:{fit}:flags=area[fr]"
         )
