@@ -176,3 +176,27 @@ def test_a_server_collection_made_before_aliases_is_migrated_on_its_first_rebuil
         assert store.keyword_ranking("otter", limit=5) == ["v1"]
     finally:
         store.close()
+
+
+def test_a_build_left_by_a_killed_reindex_is_removed_by_the_next(tmp_path):
+    import subprocess
+    import sys
+
+    store = EdgeStore(tmp_path / "qdrant")
+    store.upsert([_point("a" * 16, "/v/a.mp4", "first")])
+    left = store.begin_rebuild()  # as a reindex killed mid-way leaves it...
+    store._targets.pop(left).close()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    store._builder_mark(left).write_text(gone.stdout)  # ...its process gone
+    running = store.begin_rebuild()  # the next reindex sweeps it away
+    assert not (tmp_path / "qdrant" / "shards" / left).exists()
+    assert not store._builder_mark(left).exists()
+    store._sweep_abandoned()  # as a second reindex would: a build whose process runs stays
+    assert (tmp_path / "qdrant" / "shards" / running).exists()
+    store.copy_into(running, ["a" * 16])
+    store.switch_to(running)
+    assert not store._builder_mark(running).exists()
+    assert store.get("a" * 16)["title"] == "first"
+    assert {d.name for d in (tmp_path / "qdrant" / "shards").iterdir()} == {running}
+    store.close()

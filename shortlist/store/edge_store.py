@@ -308,9 +308,31 @@ class EdgeStore:
     def begin_rebuild(self) -> str:
         with self._live():  # the live shard exists (or is migrated) before a rebuild
             pass
+        self._sweep_abandoned()
         name = self._new_shard()
+        self._builder_mark(name).write_text(str(os.getpid()))
         self._targets[name] = self._open(self._shard_dir(name))
         return name
+
+    def _builder_mark(self, name: str) -> Path:
+        """Beside a shard being built: the pid of the process building it."""
+        return self.path / "shards" / f"{name}.building"
+
+    def _sweep_abandoned(self) -> None:
+        """Remove builds whose process is gone (a reindex killed mid-way left its new shard).
+        A build still open in a running process is kept: only its builder may end it."""
+        for mark in (self.path / "shards").glob("*.building"):
+            try:
+                pid = int(mark.read_text().strip())
+                os.kill(pid, 0)
+                continue  # its builder runs
+            except ProcessLookupError:
+                pass
+            except (OSError, ValueError):
+                continue  # unreadable, or another user's process: not ours to judge
+            shutil.rmtree(self.path / "shards" / mark.name.removesuffix(".building"),
+                          ignore_errors=True)
+            mark.unlink(missing_ok=True)
 
     def copy_into(self, target: str, video_ids: Sequence[str], batch: int = 256) -> None:
         """Copy points as they are (vectors and payload) from the live shard."""
@@ -334,6 +356,7 @@ class EdgeStore:
             shard.optimize()  # the new build goes live indexed
             shard.flush()
             self._point_at(target)
+            self._builder_mark(target).unlink(missing_ok=True)
             self._size = None
             if self._shard is None:  # not open here: the next operation opens the new one
                 shard.close()
@@ -355,6 +378,7 @@ class EdgeStore:
         if shard is not None:
             shard.close()
         shutil.rmtree(self._shard_dir(target), ignore_errors=True)
+        self._builder_mark(target).unlink(missing_ok=True)
 
     # Reads ---------------------------------------------------------------------------
 
