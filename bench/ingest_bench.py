@@ -27,6 +27,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from stage_clock import StageClock  # noqa: E402 - bench/ is on sys.path above
 
+from shortlist.store.records import MOMENTS  # noqa: E402 - the repository root, above
+
 
 def measure_floor(corpus: Path, data_dir: Path) -> dict:
     """Each stage's own work, one video at a time, models loaded beforehand (not timed)."""
@@ -52,7 +54,7 @@ def measure_floor(corpus: Path, data_dir: Path) -> dict:
     moments_clock = StageClock()
     make_moments = P.embed_moments
     P.embed_moments = lambda *args: moments_clock("moments", make_moments, *args)
-    point_bytes = 0
+    point_bytes = moment_bytes = 0
     for path in walk_videos(corpus):
         v = timed("identify", P.identify, LocalVideo(str(path), str(path)))
         video_s += v.info.duration_s
@@ -67,6 +69,7 @@ def measure_floor(corpus: Path, data_dir: Path) -> dict:
         pt = timed("embed", P.build_point, v, r, sig, d, c.embedder(), c.stage_versions())
         timed("upsert", c.store().upsert, [pt])
         point_bytes += point_size(pt)
+        moment_bytes += 4 * sum(len(v) for v in pt.dense.get(MOMENTS, [])[1:])
     cpu_s = _cpu_seconds() - cpu_before
     P.embed_moments = make_moments
     close_all()
@@ -75,7 +78,7 @@ def measure_floor(corpus: Path, data_dir: Path) -> dict:
     return {"video_seconds": round(video_s, 1), "model_load_s": round(load_s, 2),
             "moments_s": round(moments_s, 3),
             "moments_share": round(moments_s / (total - moments_s), 4),
-            "catalogue": catalogue_size(settings, video_s, point_bytes),
+            "catalogue": catalogue_size(settings, video_s, point_bytes, moment_bytes),
             "stage_seconds": {k: round(s, 2) for k, s in stages.items()},
             "stage_realtime_x": {k: round(video_s / s, 1) for k, s in stages.items() if s > 0},
             "sum_s": round(total, 2), "floor_realtime_x": round(video_s / total, 2),
@@ -85,24 +88,23 @@ def measure_floor(corpus: Path, data_dir: Path) -> dict:
 
 
 def point_size(point) -> int:
-    """What a catalogue point holds: its payload as JSON, float32 vectors, keyword weights."""
-    return (len(json.dumps(point.payload)) + 4 * sum(len(v) for v in point.dense.values())
-            + 8 * len(point.sparse))
+    """What a catalogue point holds: its payload as JSON, float32 vectors (each of the
+    moments' too), keyword weights."""
+    floats = sum(sum(len(x) for x in v) if name == MOMENTS else len(v)
+                 for name, v in point.dense.items())
+    return len(json.dumps(point.payload)) + 4 * floats + 8 * len(point.sparse)
 
 
-def catalogue_size(settings, video_s: float, point_bytes: int) -> dict:
-    """Bytes per minute of video: the points themselves, the store's folder as allocated on
-    disk (its files are sparse; a small catalogue is mostly the engine's fixed overhead) and
-    the moment vectors kept beside the renditions."""
+def catalogue_size(settings, video_s: float, point_bytes: int, moment_bytes: int) -> dict:
+    """Bytes per minute of video: the points themselves (the moments' vectors apart) and the
+    store's folder as allocated on disk (its files are sparse; a small catalogue is mostly
+    the engine's fixed overhead)."""
     minutes = video_s / 60
-
-    def allocated(folder: Path, pattern: str = "*") -> int:
-        return sum(f.stat().st_blocks * 512 for f in folder.rglob(pattern) if f.is_file())
-
+    store = sum(f.stat().st_blocks * 512 for f in (settings.data_dir / "qdrant").rglob("*")
+                if f.is_file())
     return {"points_kib_per_min": round(point_bytes / 1024 / minutes, 1),
-            "store_kib_per_min": round(allocated(settings.data_dir / "qdrant") / 1024 / minutes, 1),
-            "moment_vectors_kib_per_min": round(
-                allocated(settings.media_dir, "moments.npy") / 1024 / minutes, 2)}
+            "moment_vectors_kib_per_min": round(moment_bytes / 1024 / minutes, 2),
+            "store_kib_per_min": round(store / 1024 / minutes, 1)}
 
 
 def _cpu_seconds() -> float:
@@ -180,9 +182,10 @@ Corpus: {floor['video_seconds']} s of video. Command: `make bench` (bench/ingest
 - Moments (transcript windows and their vectors, inside "embed"): {floor['moments_s']} s,
   so ingest without them would take {floor['moments_share']:.2%} less, same run (issue 14
   allows 10%). Catalogue per minute of video: {floor['catalogue']['points_kib_per_min']} KiB
-  of points (payload, vectors, keywords), {floor['catalogue']['store_kib_per_min']} KiB of
-  store folder on disk (fixed overhead included), {floor['catalogue']['moment_vectors_kib_per_min']}
-  KiB of moment vectors beside the renditions (renditions and frames not counted)
+  of points (payload, vectors, keywords), of which
+  {floor['catalogue']['moment_vectors_kib_per_min']} KiB are the moments' vectors;
+  {floor['catalogue']['store_kib_per_min']} KiB of store folder on disk (fixed overhead
+  included; renditions and frames not counted)
 - `shortlist ingest` end to end, cold process (Prefect start, model loads, videos in
   parallel), median of {len(cli['cold_runs_s'])} runs {cli['cold_runs_s']}:
   {cli['first_run_s']} s = **{result['end_to_end_realtime_x']}× realtime**

@@ -43,7 +43,7 @@ work. Past one machine, run a Qdrant server and set QDRANT_URL."""
 
 def build_catalogue(data_dir: Path, size: int, seed: int = 0) -> list[str]:
     from shortlist.store.edge_store import EdgeStore
-    from shortlist.store.records import DIMENSIONS, VideoPoint
+    from shortlist.store.records import DIMENSIONS, VideoPoint, older_layout, with_moments
     from shortlist.text import sparse_weights
 
     rng = np.random.default_rng(seed)
@@ -54,9 +54,10 @@ def build_catalogue(data_dir: Path, size: int, seed: int = 0) -> list[str]:
         for vid in ids[start:start + 500]:
             words = rng.choice(WORDS, size=12).tolist()
             dense = {}
-            for name, dim in DIMENSIONS.items():
+            for name, dim in older_layout(DIMENSIONS).items():
                 v = rng.normal(size=dim).astype(np.float32)
                 dense[name] = (v / np.linalg.norm(v)).tolist()
+            dense = with_moments(dense)  # a short video: one moment, its whole talk
             payload = {"video_id": vid, "source": f"/videos/{vid}.mp4", "url": None,
                        "title": " ".join(words[:4]), "tags": words[:6], "genres": words[6:8],
                        "duration_s": float(rng.uniform(3, 120)), "language": "en",

@@ -29,7 +29,7 @@ from bench.serving_bench import WORDS  # noqa: E402
 
 
 def points(size: int, seed: int = 0):
-    from shortlist.store.records import DIMENSIONS, VideoPoint
+    from shortlist.store.records import DIMENSIONS, VideoPoint, older_layout, with_moments
     from shortlist.text import sparse_weights
 
     rng = np.random.default_rng(seed)
@@ -37,9 +37,10 @@ def points(size: int, seed: int = 0):
         vid = f"{i:016x}"
         words = rng.choice(WORDS, size=12).tolist()
         dense = {}
-        for name, dim in DIMENSIONS.items():
+        for name, dim in older_layout(DIMENSIONS).items():
             v = rng.normal(size=dim).astype(np.float32)
             dense[name] = (v / np.linalg.norm(v)).tolist()
+        dense = with_moments(dense)  # a short video: one moment, its whole talk
         payload = {"video_id": vid, "title": " ".join(words[:4]), "tags": words[:6],
                    "genres": words[6:8], "duration_s": float(rng.uniform(3, 120)),
                    "language": "en", "has_speech": bool(rng.random() < 0.6),

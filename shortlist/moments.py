@@ -2,8 +2,9 @@
 
 At ingest the transcript's segments are grouped into windows of about 5-15 s that keep
 sentences whole and end at pauses and shot changes (`moment_windows`), and each window's
-text is embedded like the video's;
-the vectors lie beside the rendition. A search then points each result at its best window
+text is embedded like the video's; the store holds the vectors (records.MOMENTS: the whole
+talk's, then each window's), so search ranks a video by its best moment and any process
+that reaches the store can locate one. A search then points each result at its best window
 (`locate`): the one that says most of the query's words, by meaning among equals, starting
 at the second the first of those words is said (`first_said`). A video of one window (a
 short clip), or one where nothing said stands out (a visual match), has no moment: the whole
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,6 @@ PAUSE_S = 1.0  # a silence this long ends a window of at least MIN_S / 2: speake
 # On the sample's compilations, 1 s found 20 of 21 parts by their words and 18 by meaning;
 # 2, 3 and 4 s each found 20 and 19; without cuts, 19 and 17.
 CUT_SNAP_S = 2.0
-VECTORS_FILE = "moments.npy"
 STANDS_OUT = 0.05  # cosine above the video's mean window for a moment found by meaning alone
 
 
@@ -82,36 +81,38 @@ def _cut_starts(segments: Sequence[tuple[float, float, str]],
     return found
 
 
-def vectors_path(payload: dict[str, Any]) -> Path | None:
-    rendition = payload.get("rendition_path")
-    return Path(rendition).parent / VECTORS_FILE if isinstance(rendition, str) else None
+def window_vectors(payload: dict[str, Any], moments_vector: Sequence[Sequence[float]] | None
+                   ) -> np.ndarray | None:
+    """Each window's vector from the video's moments multivector (the whole talk's first),
+    or None when they do not line up with its windows (a catalogue made before moments were
+    stored, or a video of one window)."""
+    windows = payload.get("moments") or []
+    if not moments_vector or len(windows) < 2 or len(moments_vector) != len(windows) + 1:
+        return None
+    return np.asarray(moments_vector[1:], dtype=np.float32)
 
 
-def moment_vector(payload: dict[str, Any], at_s: float) -> tuple[list, np.ndarray]:
+def moment_vector(payload: dict[str, Any], at_s: float,
+                  moments_vector: Sequence[Sequence[float]] | None) -> tuple[list, np.ndarray]:
     """The moment playing at `at_s` and its vector, for "more like this moment". Raises
     ValueError naming the video's moments when none is there."""
     moments = payload.get("moments") or []
-    path = vectors_path(payload)
+    vectors = window_vectors(payload, moments_vector)
     for i, moment in enumerate(moments):
         playing = moment[0] <= at_s < moment[1] or (i == len(moments) - 1 and at_s == moment[1])
-        if playing and path is not None and path.is_file():
-            vectors = np.load(path)
-            if len(vectors) == len(moments):
-                return moment, vectors[i]
+        if playing and vectors is not None:
+            return moment, vectors[i]
     spans = ", ".join(f"{m[0]:g}-{m[1]:g} s" for m in moments) or "none: it is one moment"
     raise ValueError(f"video {payload.get('video_id')} has no moment at {at_s:g} s "
                      f"(its moments: {spans})")
 
 
-def locate(payload: dict[str, Any], query_vector: np.ndarray, query: str
-           ) -> dict[str, Any] | None:
+def locate(payload: dict[str, Any], query_vector: np.ndarray, query: str,
+           moments_vector: Sequence[Sequence[float]] | None) -> dict[str, Any] | None:
     """The result's moment, {start_s, end_s, moment_text}, or None (see the module)."""
     moments = payload.get("moments") or []
-    path = vectors_path(payload)
-    if len(moments) < 2 or path is None or not path.is_file():
-        return None
-    vectors = np.load(path)
-    if vectors.shape != (len(moments), len(query_vector)):
+    vectors = window_vectors(payload, moments_vector)
+    if vectors is None or vectors.shape[1] != len(query_vector):
         return None  # made by another embedder: no moment rather than a wrong one
     meaning = vectors @ np.asarray(query_vector, dtype=np.float32)
     words = set(tokens(query))

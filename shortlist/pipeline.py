@@ -27,7 +27,6 @@ from shortlist.models.safety import SafetyScorer
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.models.video_embedding import VideoEmbedder, VideoEmbedding
 from shortlist.models.vision import FrameTagger, scene_texts
-from shortlist.moments import VECTORS_FILE as MOMENT_VECTORS
 from shortlist.moments import moment_windows
 from shortlist.projection import project
 from shortlist.settings import Settings
@@ -38,6 +37,7 @@ from shortlist.store.records import (
     AUDIO,
     DIMENSIONS,
     MARENGO,
+    MOMENTS,
     SCENE,
     SPEECH,
     TEXT,
@@ -218,7 +218,9 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
                           signals.visual.classes if signals.visual else (), embedder)
     # Written at transcode; a rendition cached from before posters gets one here.
     poster = write_poster(rendition.directory, rendition.frame_paths)
-    moments = embed_moments(rendition, transcript, embedder)
+    moments, moment_vectors = embed_moments(rendition, transcript, embedder)
+    if SPEECH in dense:  # the whole talk, then each moment: a video scores as its best one
+        dense[MOMENTS] = [dense[SPEECH], *moment_vectors]
     if signals.visual:
         dense[VISUAL] = project(np.load(signals.visual.features_path), DIMENSIONS[VISUAL],
                                 seed=1).tolist()
@@ -269,17 +271,16 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
     return VideoPoint(video.video_id, payload, dense, keyword_vector(payload))
 
 
-def embed_moments(rendition: Rendition, transcript: Transcript,
-                  embedder: TextEmbedder) -> list[tuple[float, float, str]]:
-    """The transcript's moment windows (shortlist/moments.py), their vectors saved beside the
-    rendition; none for a video of one window, which is its own moment."""
+def embed_moments(rendition: Rendition, transcript: Transcript, embedder: TextEmbedder
+                  ) -> tuple[list[tuple[float, float, str]], list[list[float]]]:
+    """The transcript's moment windows (shortlist/moments.py) and their vectors; none for a
+    video of one window, which is its own moment."""
     moments = moment_windows([(s.start, s.end, s.text) for s in transcript.segments],
                              rendition.shots or ())
     if len(moments) < 2:
-        return []
-    np.save(Path(rendition.directory) / MOMENT_VECTORS,
-            embedder.embed([text for _, _, text in moments]).astype(np.float32))
-    return moments
+        return [], []
+    vectors = embedder.embed([text for _, _, text in moments]).astype(np.float32)
+    return moments, [_unit(v) for v in vectors]
 
 
 def embed_signals(description: Description, transcript: str, ocr_text: str,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shortlist.moments import VECTORS_FILE, first_said, locate, moment_windows
+from shortlist.moments import first_said, locate, moment_windows
 from tests.conftest import ffmpeg, speak
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,26 +50,35 @@ def test_a_shot_change_ends_a_window_and_starts_the_next_at_the_cut():
     assert moment_windows(segments, cuts=[7.5]) == moment_windows(segments)
 
 
-def test_a_search_points_at_the_window_that_says_its_words(tmp_path):
+def _held(windows: np.ndarray) -> list[list[float]]:
+    """A moments multivector as the store holds it: the whole talk's vector, then each
+    window's."""
+    whole = windows.mean(axis=0)
+    return [list(whole / np.linalg.norm(whole)), *map(list, windows)]
+
+
+def test_a_search_points_at_the_window_that_says_its_words():
     moments = [[0.0, 8.0, "tomatoes and basil in the garden"],
                [8.0, 16.0, "lava flowed down the volcano"],
                [16.0, 24.0, "the orchestra and its violins"]]
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(3, 8)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    (tmp_path / "rendition.mp4").write_bytes(b"")
-    np.save(tmp_path / VECTORS_FILE, vectors)
-    payload = {"moments": moments, "rendition_path": str(tmp_path / "rendition.mp4")}
-    found = locate(payload, vectors[0], "volcano lava")  # its words beat its meaning
+    payload = {"moments": moments}
+    held = _held(vectors)
+    found = locate(payload, vectors[0], "volcano lava", held)  # its words beat its meaning
     assert found == {"start_s": 8.0, "end_s": 16.0, "moment_text": moments[1][2]}
-    assert locate(payload, vectors[2], "a quiet evening")["start_s"] == 16.0  # by meaning
+    assert locate(payload, vectors[2], "a quiet evening", held)["start_s"] == 16.0  # meaning
     flat = np.full(8, 1 / np.sqrt(8), dtype=np.float32)
-    np.save(tmp_path / VECTORS_FILE, np.tile(flat, (3, 1)))
-    assert locate(payload, flat, "a quiet evening") is None  # nothing stands out
-    assert locate({**payload, "moments": moments[:1]}, flat, "volcano") is None  # one window
+    same = _held(np.tile(flat, (3, 1)))
+    assert locate(payload, flat, "a quiet evening", same) is None  # nothing stands out
+    assert locate({"moments": moments[:1]}, flat, "volcano", held[:2]) is None  # one window
+    # vectors that do not line up with the windows (made before moments were stored)
+    assert locate(payload, vectors[0], "volcano lava", held[:1]) is None
+    assert locate(payload, vectors[0], "volcano lava", None) is None
 
 
-def test_a_result_starts_when_the_query_words_are_said_not_when_the_window_opens(tmp_path):
+def test_a_result_starts_when_the_query_words_are_said_not_when_the_window_opens():
     """Whisper's segments can open in the subject before: the start is read off where the
     word falls in its segment."""
     segments = [[0.0, 4.0, "The garden grows basil."],
@@ -81,14 +90,12 @@ def test_a_result_starts_when_the_query_words_are_said_not_when_the_window_opens
     assert first_said(segments, 4.0, 16.0, {"lava"}) == 12.0
     assert first_said(segments, 4.0, 16.0, {"basil"}) is None  # said, but outside the window
     vectors = np.eye(2, 8, dtype=np.float32)
-    (tmp_path / "rendition.mp4").write_bytes(b"")
-    np.save(tmp_path / VECTORS_FILE, vectors)
-    payload = {"moments": moments, "segments": segments,
-               "rendition_path": str(tmp_path / "rendition.mp4")}
-    assert locate(payload, vectors[0], "volcano")["start_s"] == 7.8
-    assert locate(payload, vectors[0], "volcano")["end_s"] == 16.0
+    payload = {"moments": moments, "segments": segments}
+    held = _held(vectors)
+    assert locate(payload, vectors[0], "volcano", held)["start_s"] == 7.8
+    assert locate(payload, vectors[0], "volcano", held)["end_s"] == 16.0
     # found by meaning alone: the window's own start
-    assert locate(payload, vectors[1], "an eruption")["start_s"] == 4.0
+    assert locate(payload, vectors[1], "an eruption", held)["start_s"] == 4.0
 
 
 @pytest.mark.slow
@@ -137,7 +144,7 @@ def test_more_like_a_moment_follows_what_is_said_then(tmp_path):
     with the video's moments named."""
     from shortlist.recommend.similar import similar
     from shortlist.store.edge_store import EdgeStore
-    from shortlist.store.records import AUDIO, SPEECH, TEXT, VISUAL
+    from shortlist.store.records import AUDIO, MOMENTS, SPEECH, TEXT, VISUAL
     from tests.points import make_point
 
     store = EdgeStore(tmp_path / "q")
@@ -146,12 +153,12 @@ def test_more_like_a_moment_follows_what_is_said_then(tmp_path):
                                                   "Volcanoes")))
     moments = [[0.0, 8.0, "tomatoes and basil"], [8.0, 16.0, "lava and ash"]]
     both.payload["moments"] = moments
-    np.save(Path(both.payload["rendition_path"]).parent / VECTORS_FILE,
-            np.array([first.dense[TEXT], second.dense[TEXT]], dtype=np.float32))
     for p in (both, first, second):  # words only: picture and sound would vote by chance
         p.dense.pop(VISUAL)
         p.dense.pop(AUDIO)
         p.dense[SPEECH] = p.dense[TEXT]
+        p.dense[MOMENTS] = [p.dense[SPEECH]]
+    both.dense[MOMENTS] += [first.dense[TEXT], second.dense[TEXT]]
     store.upsert([both, first, second])
     assert similar(store, both.video_id, 1, at_s=2.0)[0].video_id == first.video_id
     assert similar(store, both.video_id, 1, at_s=8.0)[0].video_id == second.video_id

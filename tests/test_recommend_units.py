@@ -77,17 +77,18 @@ def test_a_user_with_two_unrelated_interests_gets_both(tmp_path):
     nearest liked videos keeps both interests in the top 10."""
     from shortlist.recommend.recommend import recommend
     from shortlist.store.edge_store import EdgeStore
-    from shortlist.store.records import DIMENSIONS, VideoPoint
+    from shortlist.store.records import DIMENSIONS, VideoPoint, older_layout
 
+    flat = older_layout(DIMENSIONS)  # one vector per space (the moments are several)
     rng = np.random.default_rng(3)
-    centres = {name: {space: rng.normal(size=dim) for space, dim in DIMENSIONS.items()}
+    centres = {name: {space: rng.normal(size=dim) for space, dim in flat.items()}
                for name in ("sport", "paint", "mix")}
     # "mix" lies between the two: what a mean vector of the history would find first.
-    centres["mix"] = {s: centres["sport"][s] + centres["paint"][s] for s in DIMENSIONS}
+    centres["mix"] = {s: centres["sport"][s] + centres["paint"][s] for s in flat}
 
     def point(vid: str, centre: str) -> VideoPoint:
         dense = {s: (centres[centre][s] + 0.4 * rng.normal(size=dim)).tolist()
-                 for s, dim in DIMENSIONS.items()}
+                 for s, dim in flat.items()}
         payload = {"video_id": vid, "title": centre, "tags": [], "transcript": "",
                    "duration_s": 10.0 + len(vid)}
         return VideoPoint(vid, payload, dense, {})

@@ -16,7 +16,7 @@ from shortlist.store.edge_store import EdgeStore
 from shortlist.store.interface import VideoStore
 from shortlist.store.pg_store import PgVectorStore
 from shortlist.store.qdrant_store import QdrantServerStore
-from shortlist.store.records import DIMENSIONS, VideoPoint
+from shortlist.store.records import DIMENSIONS, VideoPoint, older_layout, with_moments
 from shortlist.text import sparse_weights
 
 VERSIONS = {"asr": "whisper:tiny.en", "ocr": "rapidocr:1:2f", "embed": "minilm:1"}
@@ -25,7 +25,8 @@ VERSIONS = {"asr": "whisper:tiny.en", "ocr": "rapidocr:1:2f", "embed": "minilm:1
 def _point(video_id: str, source: str, title: str, versions=VERSIONS, seed: int = 0):
     rng = np.random.default_rng(seed)
     dense = {name: (v / np.linalg.norm(v)).tolist()
-             for name, dim in DIMENSIONS.items() for v in [rng.normal(size=dim)]}
+             for name, dim in older_layout(DIMENSIONS).items() for v in [rng.normal(size=dim)]}
+    dense = with_moments(dense)  # a short video: its one moment is the whole talk
     payload = {"video_id": video_id, "source": source, "title": title, "tags": [title],
                "models": dict(versions)}
     return VideoPoint(video_id, payload, dense, sparse_weights([(title, 2.0)]))
@@ -162,7 +163,7 @@ def test_a_server_collection_made_before_aliases_is_migrated_on_its_first_rebuil
     old = QdrantClient(path=str(tmp_path / "q"))
     old.create_collection("videos", vectors_config={
         name: m.VectorParams(size=dim, distance=m.Distance.COSINE)
-        for name, dim in DIMENSIONS.items()},
+        for name, dim in older_layout(DIMENSIONS).items()},  # made before moments
         sparse_vectors_config={"keywords": m.SparseVectorParams(modifier=m.Modifier.IDF)})
     old.close()
     store = QdrantServerStore(location=str(tmp_path / "q"))

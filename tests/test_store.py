@@ -23,6 +23,7 @@ from shortlist.store.qdrant_store import QdrantServerStore
 from shortlist.store.records import (
     AUDIO,
     MARENGO,
+    MOMENTS,
     SCENE,
     SPEECH,
     TEXT,
@@ -30,6 +31,7 @@ from shortlist.store.records import (
     SearchFilters,
     VideoPoint,
     dimensions,
+    older_layout,
 )
 from shortlist.text import query_sparse, sparse_weights
 
@@ -257,7 +259,7 @@ def test_a_local_mode_catalogue_moves_into_the_engine_counted_and_kept(tmp_path)
     old = QdrantClient(path=str(folder))
     old.create_collection("videos-old", vectors_config={
         name: m.VectorParams(size=dim, distance=m.Distance.COSINE)
-        for name, dim in DIMENSIONS.items()},
+        for name, dim in older_layout(DIMENSIONS).items()},  # made before moments
         sparse_vectors_config={KEYWORDS: m.SparseVectorParams(modifier=m.Modifier.IDF)})
     old.update_collection_aliases(change_aliases_operations=[m.CreateAliasOperation(
         create_alias=m.CreateAlias(collection_name="videos-old", alias_name="videos"))])
@@ -366,4 +368,70 @@ def test_another_models_query_vector_is_one_more_vote(tmp_path, request):
             [q.tolist()], {}, "", limit=4, extra={MARENGO: np.eye(8)[0].tolist()})]
         assert plain == list("abcd"), kind
         assert set(fused[:2]) == {"a", "d"}, (kind, fused)
+        # its vectors come back with the others (recommendations and copies read them)
+        assert set(store.vectors(["a" * 16])["a" * 16]) == {TEXT, VISUAL, AUDIO, MARENGO}
         store.close()
+
+
+def _axis(i: int, n: int = 384) -> list[float]:
+    return np.eye(n)[i].tolist()
+
+
+def _talk(vid: str, speech: list[float], moments: list[list[float]] | None) -> VideoPoint:
+    point = _point(vid, _axis(50 + len(vid)), "talk", vid, seconds=30.0)
+    point.dense[SPEECH] = speech
+    if moments is not None:
+        point.dense[MOMENTS] = moments
+    return point
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_video_ranks_by_its_best_moment(kind, tmp_path, request):
+    """A long talk whose middle says what the query asks is found by that moment, above a
+    talk that is only loosely about it as a whole; the moments come back when asked for."""
+    store = make_store(kind, tmp_path, request)
+    query = _axis(0)
+    loose = (0.6 * np.eye(384)[0] + 0.8 * np.eye(384)[2]).tolist()
+    store.upsert([_talk("a" * 16, _axis(1), [_axis(1), _axis(3), query]),
+                  _talk("b" * 16, loose, [loose]),
+                  _point("c" * 16, _axis(4), "silent", "silent")])  # no speech, no moments
+    by_moment = store.hybrid_search([query], {}, "", limit=3, spaces=(MOMENTS,))
+    assert [h.video_id for h in by_moment] == ["a" * 16, "b" * 16]
+    by_whole = store.hybrid_search([query], {}, "", limit=3, spaces=(SPEECH,))
+    assert by_whole[0].video_id == "b" * 16
+    held = store.vectors(["a" * 16], spaces=[MOMENTS])["a" * 16][MOMENTS]
+    assert len(held) == 3 and np.allclose(held[2], query, atol=1e-6)
+    assert MOMENTS not in store.vectors(["a" * 16])["a" * 16]  # flat vectors by default
+    store.close()
+
+
+def _reopen(kind: str, tmp_path: Path, request, sizes, collection: str):
+    if kind == "edge":
+        return EdgeStore(tmp_path / "q", sizes=sizes)
+    if kind == "pg":
+        return PgVectorStore(request.getfixturevalue("pg_dsn"), collection=collection,
+                             sizes=sizes)
+    return QdrantServerStore(location=str(tmp_path / "local"), sizes=sizes)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_catalogue_from_before_moments_works_and_a_rebuild_adds_them(kind, tmp_path, request):
+    collection = f"t{uuid.uuid4().hex[:10]}"
+    old = _reopen(kind, tmp_path, request, older_layout(dimensions()), collection)
+    old.upsert([_talk("a" * 16, _axis(0), None), _talk("b" * 16, _axis(1), None)])
+    old.close()
+    store = _reopen(kind, tmp_path, request, dimensions(), collection)
+    # searched by its speech vectors, written to without moments, until a rebuild
+    assert store.hybrid_search([_axis(0)], {}, "", limit=1)[0].video_id == "a" * 16
+    store.upsert([_talk("c" * 16, _axis(2), [_axis(2), _axis(0)])])
+    assert store.vectors(["c" * 16], spaces=[MOMENTS]) == {"c" * 16: {}}
+    target = store.begin_rebuild()
+    store.copy_into(target, ["a" * 16, "b" * 16, "c" * 16])
+    store.switch_to(target)  # the same process goes on with the new layout (serve reindexes)
+    held = store.vectors(["a" * 16, "c" * 16], spaces=[MOMENTS])
+    assert [len(held[v][MOMENTS]) for v in ("a" * 16, "c" * 16)] == [1, 1]
+    assert np.allclose(held["a" * 16][MOMENTS][0], _axis(0), atol=1e-6)
+    store.upsert([_talk("c" * 16, _axis(2), [_axis(2), _axis(3)])])
+    found = store.hybrid_search([_axis(3)], {}, "", limit=1, spaces=(MOMENTS,))
+    assert found[0].video_id == "c" * 16  # by its moment, now stored
+    store.close()

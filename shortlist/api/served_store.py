@@ -67,8 +67,10 @@ class ServedStore:
     def scroll(self, batch: int = 256) -> Iterator[dict[str, Any]]:
         return self.client.store_scroll(batch)
 
-    def vectors(self, video_ids: Sequence[str]) -> dict[str, dict[str, list[float]]]:
-        return self._ask("vectors", video_ids=list(video_ids))
+    def vectors(self, video_ids: Sequence[str], spaces: Sequence[str] | None = None
+                ) -> dict[str, dict[str, list]]:
+        return self._ask("vectors", video_ids=list(video_ids),
+                         spaces=list(spaces) if spaces is not None else None)
 
     def newest(self, limit: int) -> list[dict[str, Any]]:
         return self._ask("newest", limit=limit)

@@ -17,7 +17,7 @@ from shortlist.models.text_embedding import TextEmbedder
 from shortlist.models.video_embedding import VideoEmbedder
 from shortlist.moments import locate
 from shortlist.store.interface import VideoStore
-from shortlist.store.records import Hit, SearchFilters
+from shortlist.store.records import MOMENTS, Hit, SearchFilters
 from shortlist.text import query_sparse
 from shortlist.versions import component_version
 
@@ -49,7 +49,12 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
              if video_embedder else None)
     hits = store.hybrid_search(dense, query_sparse(query), query, limit=limit, offset=offset,
                                filters=filters, extra=extra)
-    return [replace(h, moment=locate(h.payload, vectors[0], query)) for h in hits]
+    # Which moment of each result: its window vectors, fetched for the results that have any.
+    timed = [h.video_id for h in hits if len(h.payload.get("moments") or []) > 1]
+    moments = store.vectors(timed, spaces=[MOMENTS]) if timed else {}
+    return [replace(h, moment=locate(h.payload, vectors[0], query,
+                                     moments.get(h.video_id, {}).get(MOMENTS)))
+            for h in hits]
 
 
 def check_catalogue_embedder(store: VideoStore, embedder: TextEmbedder) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 from shortlist.errors import NotFound
 from shortlist.moments import moment_vector
 from shortlist.store.interface import VideoStore
-from shortlist.store.records import AUDIO, SPEECH, TEXT, VISUAL, Hit
+from shortlist.store.records import AUDIO, MOMENTS, SPEECH, TEXT, VISUAL, Hit
 
 # A re-encode or re-upload of the same content keeps its length and words and nearly its
 # picture (frames sampled at 1 fps land on slightly different moments, so not exactly).
@@ -29,7 +29,8 @@ def similar(store: VideoStore, video_id: str, limit: int = 10,
     duration = float(record.get("duration_s") or 0.0)
     vectors = {k: v for k, v in own.items() if k in (VISUAL, AUDIO, TEXT)}
     if at_s is not None:
-        _, words = moment_vector(record, at_s)
+        held = store.vectors([video_id], spaces=[MOMENTS]).get(video_id, {})
+        _, words = moment_vector(record, at_s, held.get(MOMENTS))
         vectors[TEXT] = vectors[SPEECH] = words.astype(float).tolist()
     hits = store.fused_neighbours(vectors, limit=limit * 3 + 5, exclude=[video_id])
     kept = [h for h in hits if h.video_id != video_id and not is_duplicate(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from shortlist.errors import StoreUnavailable
 from shortlist.store.interface import VideoStore
-from shortlist.store.records import VideoPoint, keyword_vector
+from shortlist.store.records import VideoPoint, keyword_vector, with_moments
 
 
 def copy_catalogue(source: VideoStore, target: VideoStore, batch: int = 256) -> int:
@@ -35,7 +35,7 @@ def copy_catalogue(source: VideoStore, target: VideoStore, batch: int = 256) -> 
 
 def _copy_batch(source: VideoStore, target: VideoStore, payloads: list[dict]) -> int:
     ids = [p["video_id"] for p in payloads]
-    vectors = source.vectors(ids)
-    target.upsert([VideoPoint(p["video_id"], p, vectors.get(p["video_id"], {}),
+    vectors = source.vectors(ids, spaces=list(source.sizes))  # the moments too
+    target.upsert([VideoPoint(p["video_id"], p, with_moments(vectors.get(p["video_id"], {})),
                               keyword_vector(p)) for p in payloads])
     return len(payloads)

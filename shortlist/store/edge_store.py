@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from shortlist.store.records import (
     DIMENSIONS,
     INDEXED_FIELDS,
     KEYWORDS,
+    MULTIVECTOR_SPACES,
     RRF_K,
     TEXT_SPACES,
     Hit,
@@ -40,9 +42,14 @@ from shortlist.store.records import (
     VideoPoint,
     check_point,
     dense_only,
+    fit,
+    flat,
     fuse_search,
     liked_spaces,
+    older_layout,
     page_of,
+    searchable,
+    with_moments,
 )
 
 # Edge 0.9.0 matches no boolean payload value (its MatchValue(True) compares as the integer
@@ -66,6 +73,7 @@ class EdgeStore:
                  sizes: dict[str, int] | None = None) -> None:
         self.path = Path(path)
         self.sizes = dict(sizes or DIMENSIONS)  # each space's size (records.dimensions)
+        self._layout = dict(self.sizes)  # the live shard's spaces (an older one lacks some)
         self.collection = collection
         self.hold = hold
         self.wait_s = wait_s
@@ -96,7 +104,7 @@ class EdgeStore:
                 try:
                     self._shard_name = self._live_name()
                     directory = self._shard_dir(self._shard_name)
-                    _check_sizes(directory, self.sizes)
+                    self._layout = _check_sizes(directory, self.sizes)
                     self._shard = self._open(directory)
                     self._size = None  # other processes may have written meanwhile
                 except BaseException:
@@ -204,12 +212,17 @@ class EdgeStore:
             EdgeSparseVectorParams,
             EdgeVectorParams,
             Modifier,
+            MultiVectorComparator,
+            MultiVectorConfig,
             UpdateOperation,
         )
 
         name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
+        best_of = MultiVectorConfig(MultiVectorComparator.MaxSim)
         config = EdgeConfig(
-            vectors={vec: EdgeVectorParams(size=dim, distance=Distance.Cosine)
+            vectors={vec: EdgeVectorParams(size=dim, distance=Distance.Cosine,
+                                           multivector_config=best_of
+                                           if vec in MULTIVECTOR_SPACES else None)
                      for vec, dim in self.sizes.items()},
             sparse_vectors={KEYWORDS: EdgeSparseVectorParams(modifier=Modifier.Idf)})
         shard = EdgeShard.create(str(self._shard_dir(name)), config)
@@ -264,7 +277,7 @@ class EdgeStore:
             self._write(self._targets[collection], points)
             return
         with self._live() as shard:
-            self._write(shard, points)
+            self._write(shard, [replace(p, dense=fit(p.dense, self._layout)) for p in points])
             self._unindexed += len(points)
             self._size = None
             if self._unindexed >= OPTIMIZE_AFTER and self._unindexed * 4 >= self.count():
@@ -343,9 +356,10 @@ class EdgeStore:
             ids = [_uuid(v) for v in video_ids[start:start + batch]]
             with self._live() as shard:
                 found = shard.retrieve(ids, with_payload=True, with_vector=True)
-            if found:
+            if found:  # a point from an older shard gains its moments space
                 shard_to.update(UpdateOperation.upsert_points(
-                    [Point(id=r.id, vector=r.vector, payload=r.payload) for r in found]))
+                    [Point(id=r.id, vector=with_moments(r.vector), payload=r.payload)
+                     for r in found]))
         shard_to.flush()
 
     def switch_to(self, target: str) -> str:
@@ -357,6 +371,7 @@ class EdgeStore:
             shard.flush()
             self._point_at(target)
             self._builder_mark(target).unlink(missing_ok=True)
+            self._layout = dict(self.sizes)  # a rebuild is made with every space
             self._size = None
             if self._shard is None:  # not open here: the next operation opens the new one
                 shard.close()
@@ -443,7 +458,8 @@ class EdgeStore:
             fused = fuse_search(
                 lambda q, space: self._scored(Query.Nearest(list(q), using=space), depth, flt,
                                               params), keywords,
-                dense, sparse, spaces, extra, depth)[:offset + 2 * limit]
+                dense, sparse, searchable(spaces, self._layout), extra, depth
+            )[:offset + 2 * limit]
             payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in fused])}
         return page_of([Hit(v, score, payloads[v]) for v, score in fused if v in payloads],
                        offset, limit)
@@ -500,7 +516,7 @@ class EdgeStore:
             found = shard.query(QueryRequest(
                 limit=limit, prefetches=prefetches,
                 query=Fusion.Rrf(k=RRF_K, weights=[weights[s] for s in spaces]),
-                with_payload=True, with_vector=list(self.sizes)))
+                with_payload=True, with_vector=flat(self.sizes)))
         return page_of([_hit(p) for p in found], 0, limit)
 
     def nearest(self, vector: list[float], using: str, limit: int,
@@ -532,13 +548,16 @@ class EdgeStore:
                 filter=edge_filter(SearchFilters(), exclude), with_payload=["video_id"]))
         return [str((p.payload or {}).get("video_id")) for p in found]
 
-    def vectors(self, video_ids: Sequence[str]) -> dict[str, dict[str, list[float]]]:
+    def vectors(self, video_ids: Sequence[str], spaces: Sequence[str] | None = None
+                ) -> dict[str, dict[str, list]]:
         if not video_ids:
             return {}
         with self._live() as shard:
+            wanted = [s for s in (spaces or flat(self.sizes)) if s in self._layout]
             found = shard.retrieve([_uuid(v) for v in video_ids], with_payload=["video_id"],
-                                   with_vector=list(self.sizes))
-        return {str((r.payload or {}).get("video_id")): dense_only(r.vector) for r in found}
+                                   with_vector=wanted or False)
+        return {str((r.payload or {}).get("video_id")): dense_only(r.vector, wanted)
+                for r in found}
 
     def newest(self, limit: int) -> list[dict[str, Any]]:
         """The most recently ingested videos, by the engine's index on `ingested_at`."""
@@ -573,18 +592,20 @@ def edge_filter(filters: SearchFilters, exclude: Sequence[str] = ()):
     return Filter(must=must or None, must_not=must_not or None)
 
 
-def _check_sizes(directory: Path, sizes: dict[str, int]) -> None:
-    """Refuse a shard made with other vectors (another embedder, an older version)."""
+def _check_sizes(directory: Path, sizes: dict[str, int]) -> dict[str, int]:
+    """The shard's spaces; refuses one made with other vectors (another embedder). One made
+    before moments were stored is taken as it is (records.older_layout)."""
     try:
         config = json.loads((directory / "edge_config.json").read_text())
     except (OSError, ValueError):
-        return  # no config yet: opening reports what is wrong
+        return dict(sizes)  # no config yet: opening reports what is wrong
     found = {name: v.get("size") for name, v in (config.get("vectors") or {}).items()}
-    if found != sizes:
+    if found not in (sizes, older_layout(sizes)):
         raise StoreUnavailable(
             f"the catalogue at {directory} was made with other vector sizes {found} (this "
             f"text embedder writes {sizes}): ingest into a new SHORTLIST_DATA_DIR, or set "
             "SHORTLIST_COLLECTION to a new name")
+    return found
 
 
 def _schema(kind: str):

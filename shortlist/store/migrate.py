@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from shortlist.errors import StoreUnavailable
-from shortlist.store.records import VideoPoint, keyword_vector
+from shortlist.store.records import VideoPoint, keyword_vector, with_moments
 
 BACKUP = "local-mode-backup"
 
@@ -72,6 +72,6 @@ def _copy(client, collection: str, write: Callable[[Sequence[VideoPoint]], None]
 
 def _point(record) -> VideoPoint:
     vectors = record.vector if isinstance(record.vector, dict) else {}
-    dense = {k: list(v) for k, v in vectors.items() if isinstance(v, list)}
+    dense = with_moments({k: list(v) for k, v in vectors.items() if isinstance(v, list)})
     payload = dict(record.payload or {})
     return VideoPoint(str(payload.get("video_id")), payload, dense, keyword_vector(payload))

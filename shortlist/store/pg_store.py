@@ -3,7 +3,8 @@ PostgreSQL and wants the catalogue beside its other tables.
 
 Layout, per physical catalogue (a rebuild makes a new one beside the live one):
 - `<name>`: one row per video: payload (jsonb), the columns filters use, and one pgvector
-  column per dense space, each with an HNSW index (cosine);
+  column per dense space, each with an HNSW index (cosine); the moments are an array of
+  vectors, ranked by each row's best one in an exact scan (pgvector indexes no arrays);
 - `<name>_keywords`: the keyword vector as postings (token, weight), the same BM25 term
   weights every store holds, scored with the same IDF as Qdrant's sparse index, so keyword
   rankings agree across stores (PostgreSQL's tsvector would stem and weigh words its own
@@ -22,6 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,16 +31,21 @@ import numpy as np
 from shortlist.errors import StoreUnavailable
 from shortlist.store.records import (
     DIMENSIONS,
+    MULTIVECTOR_SPACES,
     RRF_K,
     TEXT_SPACES,
     Hit,
     SearchFilters,
     VideoPoint,
     check_point,
+    fit,
+    flat,
     fuse_search,
     liked_spaces,
+    older_layout,
     page_of,
     rrf_fuse,
+    searchable,
 )
 
 EXACT_UP_TO = 20_000  # as the embedded store: below this, exact scans (the index is approximate)
@@ -53,6 +60,7 @@ class PgVectorStore:
                  sizes: dict[str, int] | None = None) -> None:
         self.dsn = dsn
         self.sizes = dict(sizes or DIMENSIONS)  # each space's size (records.dimensions)
+        self._layout = dict(self.sizes)  # the live catalogue's spaces (an older one lacks some)
         self.collection = collection
         self.timeout_s = timeout_s
         self._conn = None
@@ -102,7 +110,7 @@ class PgVectorStore:
             conn.execute(f"INSERT INTO {ALIASES} VALUES (%s, %s) ON CONFLICT DO NOTHING",
                          (self.collection, physical))
         else:
-            _check_sizes(conn, row[0], self.collection, self.sizes)
+            self._layout = _check_sizes(conn, row[0], self.collection, self.sizes)
         return conn
 
     def _create_physical(self, conn) -> str:
@@ -113,13 +121,14 @@ class PgVectorStore:
         table, postings = sql.Identifier(name), sql.Identifier(f"{name}_keywords")
         columns = [sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
                    for c, t in FILTER_COLUMNS.items()]
-        columns += [sql.SQL("{} vector({})").format(sql.Identifier(s), sql.Literal(d))
-                    for s, d in self.sizes.items()]
+        columns += [sql.SQL("{} vector({}){}").format(
+            sql.Identifier(s), sql.Literal(d), sql.SQL("[]" if s in MULTIVECTOR_SPACES else ""))
+            for s, d in self.sizes.items()]
         with conn.transaction():
             conn.execute(sql.SQL("CREATE TABLE {} (video_id text PRIMARY KEY, "
                                  "payload jsonb NOT NULL, {})").format(
                 table, sql.SQL(", ").join(columns)))
-            for space in self.sizes:
+            for space in (s for s in self.sizes if s not in MULTIVECTOR_SPACES):
                 conn.execute(sql.SQL("CREATE INDEX ON {} USING hnsw ({} vector_cosine_ops)")
                              .format(table, sql.Identifier(space)))
             for column in ("tags", "genres"):
@@ -162,7 +171,11 @@ class PgVectorStore:
         if not points:
             return
         with self._cursor() as cur, cur.connection.transaction():
-            _write(cur, collection or self._live(cur), points, list(self.sizes))
+            if collection:  # a rebuild target has every space
+                _write(cur, collection, points, list(self.sizes))
+            else:  # the live catalogue may predate moments (records.fit)
+                _write(cur, self._live(cur), [replace(p, dense=fit(p.dense, self._layout))
+                                              for p in points], list(self._layout))
         self._size = None
 
     def delete(self, video_ids: Sequence[str]) -> None:
@@ -195,9 +208,14 @@ class PgVectorStore:
 
         with self._cursor() as cur, cur.connection.transaction():
             live = self._live(cur)
+            # Column by column: a catalogue from before moments lacks the last column,
+            # which is then filled from the speech vector (records.with_moments).
             cur.execute(sql.SQL("INSERT INTO {} SELECT * FROM {} WHERE video_id = ANY(%s) "
                                 "ON CONFLICT (video_id) DO NOTHING").format(
                 sql.Identifier(target), sql.Identifier(live)), (list(video_ids),))
+            cur.execute(sql.SQL("UPDATE {} SET moments = ARRAY[speech] WHERE moments IS NULL "
+                                "AND speech IS NOT NULL AND video_id = ANY(%s)").format(
+                sql.Identifier(target)), (list(video_ids),))
             cur.execute(sql.SQL("INSERT INTO {} SELECT * FROM {} WHERE video_id = ANY(%s) "
                                 "ON CONFLICT DO NOTHING").format(
                 sql.Identifier(f"{target}_keywords"), sql.Identifier(f"{live}_keywords")),
@@ -217,6 +235,7 @@ class PgVectorStore:
             cur.execute(sql.SQL("DROP TABLE {}, {}").format(
                 sql.Identifier(f"{old}_keywords"), sql.Identifier(old)))
         self._size = None
+        self._layout = dict(self.sizes)  # a rebuild is made with every space
         return old
 
     def abandon_rebuild(self, target: str) -> None:
@@ -242,23 +261,26 @@ class PgVectorStore:
     def get_many(self, video_ids: Sequence[str]) -> list[dict[str, Any]]:
         return [payload for payload, _ in self._rows(video_ids, False)] if video_ids else []
 
-    def vectors(self, video_ids: Sequence[str]) -> dict[str, dict[str, list[float]]]:
+    def vectors(self, video_ids: Sequence[str], spaces: Sequence[str] | None = None
+                ) -> dict[str, dict[str, list]]:
         if not video_ids:
             return {}
-        return {p["video_id"]: v for p, v in self._rows(video_ids, True)}
+        return {p["video_id"]: v for p, v in self._rows(video_ids, True, spaces)}
 
-    def _rows(self, video_ids: Sequence[str], with_vectors: bool
-              ) -> list[tuple[dict[str, Any], dict[str, list[float]]]]:
+    def _rows(self, video_ids: Sequence[str], with_vectors: bool,
+              spaces: Sequence[str] | None = None) -> list[tuple[dict[str, Any], dict[str, list]]]:
         from psycopg import sql
 
-        spaces = list(self.sizes) if with_vectors else []
+        spaces = [s for s in (spaces or flat(self.sizes)) if s in self._layout] if with_vectors \
+            else []
         columns = sql.SQL(", ").join([sql.Identifier("payload"),
                                       *map(sql.Identifier, spaces)])
         with self._cursor() as cur:
             cur.execute(sql.SQL("SELECT {} FROM {} WHERE video_id = ANY(%s)").format(
                 columns, sql.Identifier(self._live(cur))), (list(video_ids),))
             rows = cur.fetchall()
-        return [(row[0], {s: v.to_list() for s, v in zip(spaces, row[1:], strict=True)
+        return [(row[0], {s: [m.to_list() for m in v] if s in MULTIVECTOR_SPACES
+                          else v.to_list() for s, v in zip(spaces, row[1:], strict=True)
                           if v is not None}) for row in rows]
 
     def count(self) -> int:
@@ -310,6 +332,15 @@ class PgVectorStore:
             raise ValueError(f"unknown vector {using!r}")
         where, args = _where(filters, exclude)
         space = sql.Identifier(using)
+        if using in MULTIVECTOR_SPACES:  # each row by its best vector, in an exact scan
+            with self._cursor() as cur:
+                cur.execute(sql.SQL(
+                    "SELECT video_id, best FROM (SELECT video_id, (SELECT max(1 - (m <=> %s)) "
+                    "FROM unnest({}) m) AS best FROM {} WHERE {} IS NOT NULL AND {}) scored "
+                    "ORDER BY best DESC, video_id LIMIT %s").format(
+                    space, sql.Identifier(self._live(cur)), space, where),
+                    [np.asarray(vector, dtype=np.float32), *args, limit])
+                return [(row[0], float(row[1])) for row in cur.fetchall()]
         with self._cursor() as cur, cur.connection.transaction():
             if self._count_cached(cur) <= EXACT_UP_TO:
                 cur.execute("SET LOCAL enable_indexscan = off")
@@ -373,9 +404,11 @@ class PgVectorStore:
         fused by records.fuse_search as on every store."""
         filters = filters or SearchFilters()
         depth = max(50, (limit + offset) * 4)
+        with self._cursor() as cur:
+            self._live(cur)  # the live catalogue's layout is known from here
         fused = fuse_search(lambda q, s: self._nearest(q, s, depth, filters),
-                            lambda sp: self._keywords(sp, depth, filters),
-                            dense, sparse, spaces, extra, depth)[:offset + 2 * limit]
+                            lambda sp: self._keywords(sp, depth, filters), dense, sparse,
+                            searchable(spaces, self._layout), extra, depth)[:offset + 2 * limit]
         return page_of(self._hits(fused), offset, limit)
 
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
@@ -408,7 +441,7 @@ class PgVectorStore:
             rankings.append(_best_score_order(self.vectors(sorted(candidates)), s, pos, neg,
                                               limit))
         fused = rrf_fuse(rankings, [weights[s] for s in spaces], k=RRF_K)[:limit]
-        return page_of(self._hits(fused, with_vectors=list(self.sizes)), 0, limit)
+        return page_of(self._hits(fused, with_vectors=flat(self.sizes)), 0, limit)
 
     def _hits(self, scored: Sequence[tuple[str, float]],
               with_vectors: Sequence[str] = ()) -> list[Hit]:
@@ -462,7 +495,7 @@ def _write(cur, table: str, points: Sequence[VideoPoint], spaces: list[str]) -> 
                      list(pl.get("genres") or []),
                      float(duration) if isinstance(duration, int | float) else None,
                      pl.get("language"), bool(pl.get("has_speech")), pl.get("ingested_at"),
-                     *[np.asarray(p.dense[s], dtype=np.float32) if s in p.dense else None
+                     *[_column_value(p.dense[s], s) if s in p.dense else None
                        for s in spaces]])
     cur.executemany(statement, rows)
     postings = sql.Identifier(f"{table}_keywords")
@@ -470,6 +503,13 @@ def _write(cur, table: str, points: Sequence[VideoPoint], spaces: list[str]) -> 
                 ([p.video_id for p in points],))
     cur.executemany(sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(postings),
                     [(int(t), p.video_id, float(w)) for p in points for t, w in p.sparse.items()])
+
+
+def _column_value(value: list, space: str):
+    """A vector as pgvector takes it; the moments as an array of them."""
+    if space in MULTIVECTOR_SPACES:
+        return [np.asarray(v, dtype=np.float32) for v in value]
+    return np.asarray(value, dtype=np.float32)
 
 
 def _where(filters: SearchFilters, exclude: Sequence[str] = ()):
@@ -501,18 +541,22 @@ def _where(filters: SearchFilters, exclude: Sequence[str] = ()):
     return sql.SQL(" AND ").join(parts), args
 
 
-def _check_sizes(conn, physical: str, collection: str, sizes: dict[str, int]) -> None:
-    """Refuse a catalogue made with other vector sizes (another embedder, an older version)."""
+def _check_sizes(conn, physical: str, collection: str, sizes: dict[str, int]
+                 ) -> dict[str, int]:
+    """The catalogue's spaces; refuses one made with other vector sizes (another embedder).
+    One made before moments were stored is taken as it is (records.older_layout)."""
     rows = conn.execute(
         "SELECT a.attname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-        "WHERE a.attrelid = %s::regclass AND t.typname = 'vector' AND a.attnum > 0 "
-        "AND NOT a.attisdropped", (f'"{physical}"',)).fetchall()
+        "WHERE a.attrelid = %s::regclass AND t.typname IN ('vector', '_vector') "
+        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (f'"{physical}"',)
+    ).fetchall()
     found = {name: size for name, size in rows}
-    if found != sizes:
+    if found not in (sizes, older_layout(sizes)):
         raise StoreUnavailable(
             f"collection {collection!r} in PostgreSQL was made with other vector sizes {found} "
             f"(this text embedder writes {sizes}): set SHORTLIST_COLLECTION to a new name, or "
             "`shortlist reindex` from the sources")
+    return found
 
 
 def _redacted(dsn: str) -> str:

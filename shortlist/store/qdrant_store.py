@@ -18,6 +18,7 @@ from shortlist.store.records import (
     DIMENSIONS,
     INDEXED_FIELDS,
     KEYWORDS,
+    MULTIVECTOR_SPACES,
     RRF_K,
     TEXT_SPACES,
     Hit,
@@ -25,9 +26,14 @@ from shortlist.store.records import (
     VideoPoint,
     check_point,
     dense_only,
+    fit,
+    flat,
     fuse_search,
     liked_spaces,
+    older_layout,
     page_of,
+    searchable,
+    with_moments,
 )
 
 
@@ -40,6 +46,7 @@ class QdrantServerStore:
         self.url, self.api_key, self.location = url, api_key, location
         self.collection = collection
         self.sizes = dict(sizes or DIMENSIONS)  # each space's size (records.dimensions)
+        self._layout = dict(self.sizes)  # the live collection's spaces (an older one lacks some)
         self.timeout_s = timeout_s  # a server that does not answer in this time is down
         self._client = None
         self._lock = threading.Lock()
@@ -82,9 +89,12 @@ class QdrantServerStore:
             create_alias=m.CreateAlias(collection_name=physical, alias_name=self.collection))])
 
     def _check_sizes(self, client, name: str) -> None:
+        """Refuse a collection made with other vectors (another embedder); one made before
+        moments were stored is taken as it is (records.older_layout)."""
         vectors = client.get_collection(name).config.params.vectors
         found = {vec: p.size for vec, p in (vectors or {}).items()}
-        if found != self.sizes:
+        self._layout = found
+        if found not in (self.sizes, older_layout(self.sizes)):
             raise StoreUnavailable(
                 f"collection {self.collection!r} was made with other vector sizes {found} "
                 f"(this text embedder writes {self.sizes}): set SHORTLIST_COLLECTION to a new name")
@@ -96,8 +106,10 @@ class QdrantServerStore:
         name = f"{self.collection}-{stamp}-{uuid.uuid4().hex[:6]}"
         client.create_collection(
             name,
-            vectors_config={vec: m.VectorParams(size=dim, distance=m.Distance.COSINE)
-                            for vec, dim in self.sizes.items()},
+            vectors_config={vec: m.VectorParams(
+                size=dim, distance=m.Distance.COSINE,
+                multivector_config=m.MultiVectorConfig(comparator=m.MultiVectorComparator.MAX_SIM)
+                if vec in MULTIVECTOR_SPACES else None) for vec, dim in self.sizes.items()},
             sparse_vectors_config={KEYWORDS: m.SparseVectorParams(modifier=m.Modifier.IDF)},
         )
         kinds = {"keyword": m.PayloadSchemaType.KEYWORD, "float": m.PayloadSchemaType.FLOAT,
@@ -105,6 +117,11 @@ class QdrantServerStore:
         for field_name, kind in INDEXED_FIELDS.items():
             client.create_payload_index(name, field_name, kinds[kind])
         return name
+
+    def layout(self) -> dict[str, int]:
+        """The live collection's spaces (known once connected: an older one lacks some)."""
+        self.client  # noqa: B018 - connecting reads the collection's layout
+        return self._layout
 
     def physical_collection(self) -> str:
         """The collection the alias points at now (the alias itself for an old store)."""
@@ -128,8 +145,8 @@ class QdrantServerStore:
         for p in points:
             check_point(p, self.sizes)
         structs = []
-        for p in points:
-            vector: dict[str, Any] = dict(p.dense)
+        for p in points:  # the live collection may predate moments; a rebuild has them
+            vector: dict[str, Any] = dict(p.dense if collection else fit(p.dense, self.layout()))
             if p.sparse:
                 idx = sorted(p.sparse)
                 vector[KEYWORDS] = m.SparseVector(indices=idx, values=[p.sparse[i] for i in idx])
@@ -155,9 +172,10 @@ class QdrantServerStore:
             ids = [point_id_for(v) for v in video_ids[start:start + batch]]
             found = self.client.retrieve(self.collection, ids, with_payload=True,
                                          with_vectors=True)
-            if found:
+            if found:  # a point from an older collection gains its moments space
                 self.client.upsert(target, wait=True, points=[
-                    m.PointStruct(id=p.id, vector=p.vector, payload=p.payload) for p in found])
+                    m.PointStruct(id=p.id, vector=with_moments(p.vector), payload=p.payload)
+                    for p in found])
 
     def switch_to(self, target: str) -> str:
         """Point the alias at `target` in one operation, then drop the collection it replaced.
@@ -178,6 +196,7 @@ class QdrantServerStore:
         ops.append(m.CreateAliasOperation(create_alias=m.CreateAlias(
             collection_name=target, alias_name=self.collection)))
         client.update_collection_aliases(change_aliases_operations=ops)
+        self._layout = dict(self.sizes)  # a rebuild is made with every space
         if old != self.collection:
             client.delete_collection(old)
         return old
@@ -238,6 +257,8 @@ class QdrantServerStore:
         depth = max(50, (limit + offset) * 4)
 
         def scored(query, using: str) -> list[tuple[str, float]]:
+            if using in MULTIVECTOR_SPACES:
+                query = [query]  # a multivector space takes a query of vectors
             found = self.client.query_points(self.collection, query=query, using=using,
                                              limit=depth, query_filter=query_filter,
                                              with_payload=["video_id"])
@@ -249,7 +270,7 @@ class QdrantServerStore:
             return scored(m.SparseVector(indices=idx, values=[sp[i] for i in idx]), KEYWORDS)
 
         fused = fuse_search(lambda q, space: scored(list(q), space), keywords, dense, sparse,
-                            spaces, extra, depth)[:offset + 2 * limit]
+                            searchable(spaces, self.layout()), extra, depth)[:offset + 2 * limit]
         payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in fused])}
         return page_of([Hit(v, score, payloads[v]) for v, score in fused if v in payloads],
                        offset, limit)
@@ -287,7 +308,8 @@ class QdrantServerStore:
         result = self.client.query_points(
             self.collection, prefetch=prefetch,
             query=m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=[weights[s] for s in spaces])),
-            limit=limit, with_payload=True, with_vectors=list(self.sizes))
+            limit=limit, with_payload=True,
+            with_vectors=flat(self.sizes))
         return page_of([_hit(p) for p in result.points], 0, limit)
 
     def nearest(self, vector: list[float], using: str, limit: int,
@@ -314,12 +336,14 @@ class QdrantServerStore:
             query_filter=qdrant_filter(SearchFilters(), exclude))
         return [str(p.payload["video_id"]) for p in result.points]
 
-    def vectors(self, video_ids: Sequence[str]) -> dict[str, dict[str, list[float]]]:
+    def vectors(self, video_ids: Sequence[str], spaces: Sequence[str] | None = None
+                ) -> dict[str, dict[str, list]]:
         if not video_ids:
             return {}
+        wanted = [s for s in (spaces or flat(self.sizes)) if s in self.layout()]
         found = self.client.retrieve(self.collection, [point_id_for(v) for v in video_ids],
-                                     with_payload=["video_id"], with_vectors=True)
-        return {str(p.payload["video_id"]): dense_only(p.vector) for p in found}
+                                     with_payload=["video_id"], with_vectors=wanted or False)
+        return {str(p.payload["video_id"]): dense_only(p.vector, wanted) for p in found}
 
     def newest(self, limit: int) -> list[dict[str, Any]]:
         """The most recently ingested videos, by the payload index on `ingested_at`."""

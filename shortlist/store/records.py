@@ -13,6 +13,12 @@ from typing import Any
 TEXT, SPEECH, SCENE, VISUAL, AUDIO, KEYWORDS = (
     "text", "speech", "scene", "visual", "audio", "keywords")
 MARENGO = "marengo"  # Twelve Labs' video vector, when that video embedder is on
+# Several vectors per video, compared by the best one (Qdrant's MaxSim): the whole
+# transcript's (the speech vector) and each moment window's (shortlist/moments.py), so a
+# video is found by its whole talk or by its best moment, and search ranks moments while it
+# returns videos. Last in every layout: a PostgreSQL rebuild copies rows column by column.
+MOMENTS = "moments"
+MULTIVECTOR_SPACES = frozenset({MOMENTS})
 # Each signal's words in a space of their own (MiniLM), so none dilutes another:
 #   text:   the description (title, genres, tags, on-screen text)
 #   speech: the transcript (absent when nobody speaks)
@@ -27,11 +33,45 @@ def dimensions(text_dim: int = 384, video_dim: int | None = None) -> dict[str, i
     embedder adds its own. A store is made for one layout and refuses another (another
     embedder means another catalogue)."""
     sizes = {TEXT: text_dim, SPEECH: text_dim, SCENE: text_dim, VISUAL: 256, AUDIO: 128}
-    return {**sizes, MARENGO: video_dim} if video_dim else sizes
+    return {**sizes, **({MARENGO: video_dim} if video_dim else {}), MOMENTS: text_dim}
 
 
 DIMENSIONS = dimensions()  # the default layout, with the bundled MiniLM
-TEXT_SPACES = (TEXT, SPEECH, SCENE)  # the spaces a text query is searched in
+TEXT_SPACES = (TEXT, MOMENTS, SCENE)  # the spaces a text query is searched in
+
+
+def flat(layout: dict[str, int]) -> list[str]:
+    """The spaces of `layout` that hold one vector per video: what recommendations and
+    "more like this" compare, and what a store returns unless asked for the moments."""
+    return [s for s in layout if s not in MULTIVECTOR_SPACES]
+
+
+def older_layout(sizes: dict[str, int]) -> dict[str, int]:
+    """The layout of a catalogue made before moments were stored: it still opens, is searched
+    by its speech vectors, and gains moments when `shortlist reindex` rebuilds it."""
+    return {k: v for k, v in sizes.items() if k not in MULTIVECTOR_SPACES}
+
+
+def searchable(spaces: Sequence[str], layout: dict[str, int]) -> list[str]:
+    """`spaces` as a catalogue of `layout` can rank them: the speech vectors stand in for
+    the moments in an older catalogue."""
+    return [SPEECH if s == MOMENTS and MOMENTS not in layout else s for s in spaces]
+
+
+def with_moments(dense: dict[str, Any]) -> dict[str, Any]:
+    """A point's vectors with the moments space filled from its speech vector when it has
+    none (a point made before moments were stored, copied into a catalogue that has them)."""
+    if SPEECH in dense and MOMENTS not in dense:
+        return {**dense, MOMENTS: [dense[SPEECH]]}
+    return dense
+
+
+def fit(dense: dict[str, Any], layout: dict[str, int]) -> dict[str, Any]:
+    """A point's vectors as a catalogue of `layout` stores them: an older catalogue has no
+    moments space (reindex adds it); every other space must be there (check_point)."""
+    return {k: v for k, v in dense.items() if k in layout or k not in MULTIVECTOR_SPACES}
+
+
 # Payload fields that filters and orderings use get an index in the engine.
 INDEXED_FIELDS = {"tags": "keyword", "genres": "keyword", "language": "keyword",
                   "duration_s": "float", "has_speech": "bool", "video_id": "keyword",
@@ -42,7 +82,8 @@ INDEXED_FIELDS = {"tags": "keyword", "genres": "keyword", "language": "keyword",
 class VideoPoint:
     video_id: str
     payload: dict[str, Any]
-    dense: dict[str, list[float]]  # name -> vector; a missing name means "no such signal"
+    dense: dict[str, list]  # name -> vector (moments: a list of vectors); a missing name
+    # means "no such signal"
     sparse: dict[int, float]
 
 
@@ -65,16 +106,25 @@ def check_point(point: VideoPoint, sizes: dict[str, int] = DIMENSIONS) -> None:
     sizes, finite numbers, and a payload that names the same video. Raises ValueError."""
     if point.payload.get("video_id") != point.video_id:
         raise ValueError(f"point {point.video_id!r}: payload.video_id must equal the point's id")
-    for name, vector in point.dense.items():
+    for name, value in point.dense.items():
         if name not in sizes:
             raise ValueError(f"point {point.video_id!r}: unknown vector {name!r} "
                              f"(known: {', '.join(sizes)})")
-        if len(vector) != sizes[name]:
-            raise ValueError(f"point {point.video_id!r}: vector {name!r} has {len(vector)} "
-                             f"dimensions, the collection takes {sizes[name]}")
-        if not all(isinstance(x, int | float) and math.isfinite(x) for x in vector):
-            raise ValueError(f"point {point.video_id!r}: vector {name!r} holds a value that "
-                             "is not a finite number")
+        if name in MULTIVECTOR_SPACES:
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"point {point.video_id!r}: {name!r} must be a non-empty list "
+                                 "of vectors")
+            vectors = value
+        else:
+            vectors = [value]
+        for vector in vectors:
+            if not isinstance(vector, list) or len(vector) != sizes[name]:
+                raise ValueError(f"point {point.video_id!r}: vector {name!r} has "
+                                 f"{len(vector) if isinstance(vector, list) else 'no'} "
+                                 f"dimensions, the collection takes {sizes[name]}")
+            if not all(isinstance(x, int | float) and math.isfinite(x) for x in vector):
+                raise ValueError(f"point {point.video_id!r}: vector {name!r} holds a value "
+                                 "that is not a finite number")
     for index, weight in point.sparse.items():
         if not (isinstance(index, int) and 0 <= index < 2**32 and math.isfinite(weight)):
             raise ValueError(f"point {point.video_id!r}: bad keyword weight {index}: {weight}")
@@ -135,11 +185,13 @@ def fuse_search(nearest: Callable[[Sequence[float], str], Iterable[tuple[str, fl
     return rrf_fuse(votes)
 
 
-def dense_only(vector) -> dict[str, list[float]]:
-    """The dense vectors of a record's vectors (a sparse one, or none, left out)."""
+def dense_only(vector, spaces: Sequence[str] | None = None) -> dict[str, Any]:
+    """The dense vectors of a record's vectors (a sparse one, or none, left out): the flat
+    ones, or those of `spaces` (moments included when asked for)."""
     if not isinstance(vector, dict):
         return {}
-    return {k: v for k, v in vector.items() if isinstance(v, list)}
+    return {k: v for k, v in vector.items() if isinstance(v, list)
+            and (k in spaces if spaces is not None else k not in MULTIVECTOR_SPACES)}
 
 
 def liked_spaces(positives: Sequence[dict[str, list[float]]],
