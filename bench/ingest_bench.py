@@ -35,7 +35,7 @@ def measure_floor(corpus: Path, data_dir: Path) -> dict:
     from shortlist import pipeline as P
     from shortlist.runtime import close_all, components_for
     from shortlist.settings import Settings
-    from shortlist.signals import Signals
+    from shortlist.signals import Signals, on_screen
     from shortlist.sources import LocalVideo, walk_videos
 
     settings = Settings.load().replace(data_dir=data_dir)
@@ -53,7 +53,7 @@ def measure_floor(corpus: Path, data_dir: Path) -> dict:
     # "embed" too), so the floor with and without them comes from the same run.
     moments_clock = StageClock()
     make_moments = P.embed_moments
-    P.embed_moments = lambda *args: moments_clock("moments", make_moments, *args)
+    P.embed_moments = lambda *a, **kw: moments_clock("moments", make_moments, *a, **kw)
     point_bytes = moment_bytes = 0
     for path in walk_videos(corpus):
         v = timed("identify", P.identify, LocalVideo(str(path), str(path)))
@@ -64,7 +64,7 @@ def measure_floor(corpus: Path, data_dir: Path) -> dict:
         vis = timed("tag-frames", P.tag_visual, r, c.frame_tagger(), settings.max_tag_frames)
         ocr = timed("read-text", P.read_on_screen_text, r, c.text_reader(), settings.ocr_frames)
         nsfw = timed("score-safety", P.score_safety, r, c.safety())
-        sig = Signals(v.info.duration_s, tr, vis, au, ocr, nsfw)
+        sig = Signals(v.info.duration_s, tr, vis, au, nsfw_score=nsfw, **on_screen(ocr))
         d = timed("describe", P.describe, sig, r, c.describer())
         pt = timed("embed", P.build_point, v, r, sig, d, c.embedder(), c.stage_versions())
         timed("upsert", c.store().upsert, [pt])

@@ -26,7 +26,7 @@ from shortlist.report import RunSummary, VideoReport
 from shortlist.runlog import OpenRun, append_run, record_interrupted
 from shortlist.runtime import components_for
 from shortlist.settings import Settings
-from shortlist.signals import Signals
+from shortlist.signals import Signals, on_screen
 from shortlist.sources import LocalVideo
 from shortlist.store.ids import content_hash
 from shortlist.text import one_line
@@ -78,7 +78,8 @@ def ingest_video(video: LocalVideo, settings: Settings,
                              **keyed)
         ocr = timed("read-text", stages.read_text, rendition, optional=True,
                     version=f"{t_ver}|{versions['ocr']}", **keyed)
-        signals = Signals(vf.info.duration_s, transcript, visual, audio, tuple(ocr or ()), nsfw)
+        signals = Signals(vf.info.duration_s, transcript, visual, audio, nsfw_score=nsfw,
+                          **on_screen(ocr))
         upstream = "|".join(versions[k] for k in
                             ("transcode", "asr", "visual", "audio", "ocr", "safety"))
         description = timed("describe", stages.describe, signals, rendition,

@@ -8,7 +8,8 @@ that reaches the store can locate one. A search then points each result at its b
 (`locate`): the one that says most of the query's words, by meaning among equals, starting
 at the second the first of those words is said (`first_said`). A video of one window (a
 short clip), or one where nothing said stands out (a visual match), has no moment: the whole
-video is the answer.
+video is the answer. Text on screen is a moment too (`screen_moments`): the shot in which an
+OCR'd frame's caption was read, found by its words like a window.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ PAUSE_S = 1.0  # a silence this long ends a window of at least MIN_S / 2: speake
 # On the sample's compilations, 1 s found 20 of 21 parts by their words and 18 by meaning;
 # 2, 3 and 4 s each found 20 and 19; without cuts, 19 and 17.
 CUT_SNAP_S = 2.0
+FRAME_SLACK_S = 0.5
+WHOLE_VIDEO = 0.9  # a caption's moment this share of the video long is not a moment
 STANDS_OUT = 0.05  # cosine above the video's mean window for a moment found by meaning alone
 
 
@@ -81,13 +84,59 @@ def _cut_starts(segments: Sequence[tuple[float, float, str]],
     return found
 
 
+def screen_moments(screen_text: Sequence[tuple[float, str]], cuts: Sequence[float],
+                   duration_s: float, segments: Sequence[Sequence[Any]] = ()
+                   ) -> list[tuple[float, float, str]]:
+    """(start_s, end_s, text) for the text read on each OCR'd frame: the shot it shows (from
+    the cut before the frame to the cut after it, at most MAX_S), so a search for a caption's
+    words opens the video where it is on screen. Left out: a caption mostly said aloud
+    around it (subtitles: the spoken window finds it), and a moment that is nearly the
+    whole video, or in a video no longer than MAX_S (a short clip is its own moment)."""
+    if duration_s <= MAX_S:
+        return []
+    read_at: dict[float, list[str]] = {}
+    for at_s, line in screen_text:
+        read_at.setdefault(float(at_s), []).append(str(line))
+    moments = []
+    for at_s, lines in sorted(read_at.items()):
+        # A 1 fps frame is the source frame nearest its second, so it may show a shot
+        # that opens a little after that second.
+        start = max((c for c in cuts if c <= at_s + FRAME_SLACK_S), default=0.0)
+        start = start if at_s - start <= MAX_S else at_s
+        end = min((c for c in cuts if c > max(at_s, start)), default=duration_s)
+        end = max(min(end, start + MAX_S, duration_s), min(at_s + 1.0, duration_s))
+        text = " ".join(lines)
+        if end - start < WHOLE_VIDEO * duration_s and not said_around(text, start, end,
+                                                                     segments):
+            moments.append((round(start, 2), round(end, 2), text))
+    return moments
+
+
+def said_around(text: str, start: float, end: float, segments: Sequence[Sequence[Any]]
+                ) -> bool:
+    """Whether most of a caption's words are said within a few seconds of its shot."""
+    shown = set(tokens(text))
+    heard = {w for a, b, t in segments if b >= start - CUT_SNAP_S and a <= end + CUT_SNAP_S
+             for w in tokens(str(t))}
+    return bool(shown) and len(shown & heard) >= len(shown) / 2
+
+
+def timed_moments(payload: dict[str, Any]) -> list[tuple[float, float, str, bool]]:
+    """A video's moments as (start_s, end_s, text, spoken): the transcript's windows, then
+    the on-screen text's, in the order their vectors follow the whole talk's in the
+    store's moments space."""
+    return ([(float(a), float(b), str(t), True) for a, b, t in payload.get("moments") or []]
+            + [(float(a), float(b), str(t), False)
+               for a, b, t in payload.get("screen_moments") or []])
+
+
 def window_vectors(payload: dict[str, Any], moments_vector: Sequence[Sequence[float]] | None
                    ) -> np.ndarray | None:
-    """Each window's vector from the video's moments multivector (the whole talk's first),
-    or None when they do not line up with its windows (a catalogue made before moments were
-    stored, or a video of one window)."""
-    windows = payload.get("moments") or []
-    if not moments_vector or len(windows) < 2 or len(moments_vector) != len(windows) + 1:
+    """Each moment's vector from the video's moments multivector (the whole talk's first),
+    or None when they do not line up with its moments (a catalogue made before moments were
+    stored, a video without speech, whose moments are found by their words alone)."""
+    moments = timed_moments(payload)
+    if not moments or not moments_vector or len(moments_vector) != len(moments) + 1:
         return None
     return np.asarray(moments_vector[1:], dtype=np.float32)
 
@@ -96,12 +145,16 @@ def moment_vector(payload: dict[str, Any], at_s: float,
                   moments_vector: Sequence[Sequence[float]] | None) -> tuple[list, np.ndarray]:
     """The moment playing at `at_s` and its vector, for "more like this moment". Raises
     ValueError naming the video's moments when none is there."""
-    moments = payload.get("moments") or []
+    moments = timed_moments(payload)
     vectors = window_vectors(payload, moments_vector)
     for i, moment in enumerate(moments):
-        playing = moment[0] <= at_s < moment[1] or (i == len(moments) - 1 and at_s == moment[1])
-        if playing and vectors is not None:
-            return moment, vectors[i]
+        if moment[0] <= at_s < moment[1] or (i == len(moments) - 1 and at_s == moment[1]):
+            if vectors is None:
+                raise ValueError(
+                    f"video {payload.get('video_id')}'s moments have no vectors to compare "
+                    "(it has no speech, or was ingested before moments were stored): ask "
+                    "for more like the whole video")
+            return list(moment[:3]), vectors[i]
     spans = ", ".join(f"{m[0]:g}-{m[1]:g} s" for m in moments) or "none: it is one moment"
     raise ValueError(f"video {payload.get('video_id')} has no moment at {at_s:g} s "
                      f"(its moments: {spans})")
@@ -110,21 +163,36 @@ def moment_vector(payload: dict[str, Any], at_s: float,
 def locate(payload: dict[str, Any], query_vector: np.ndarray, query: str,
            moments_vector: Sequence[Sequence[float]] | None) -> dict[str, Any] | None:
     """The result's moment, {start_s, end_s, moment_text}, or None (see the module)."""
-    moments = payload.get("moments") or []
-    vectors = window_vectors(payload, moments_vector)
-    if vectors is None or vectors.shape[1] != len(query_vector):
-        return None  # made by another embedder: no moment rather than a wrong one
-    meaning = vectors @ np.asarray(query_vector, dtype=np.float32)
-    words = set(tokens(query))
-    said = np.array([len(words & set(tokens(str(m[2])))) / len(words) if words else 0.0
-                     for m in moments])
-    best = max(range(len(moments)), key=lambda i: (said[i], meaning[i]))
-    if said[best] == 0 and meaning[best] - float(meaning.mean()) < STANDS_OUT:
+    moments = timed_moments(payload)
+    if not moments:
         return None
-    start, end, text = moments[best]
-    if said[best] > 0:
+    vectors = window_vectors(payload, moments_vector)
+    # Vectors made by another embedder (or none: no speech) leave the words alone to decide.
+    by_meaning = vectors is not None and vectors.shape[1] == len(query_vector)
+    meaning = (vectors @ np.asarray(query_vector, dtype=np.float32) if by_meaning
+               else np.zeros(len(moments), dtype=np.float32))
+    words = set(tokens(query))
+    said = np.array([share_found(words, m[2], spoken=m[3]) for m in moments])
+    best = max(range(len(moments)), key=lambda i: (said[i], meaning[i]))
+    if said[best] == 0 and (not by_meaning or meaning[best] - float(meaning.mean()) < STANDS_OUT):
+        return None
+    start, end, text, spoken = moments[best]
+    if said[best] > 0 and spoken:
         start = first_said(payload.get("segments") or [], start, end, words) or start
-    return {"start_s": float(start), "end_s": float(end), "moment_text": str(text)}
+    return {"start_s": float(start), "end_s": float(end), "moment_text": text}
+
+
+def share_found(words: set[str], text: str, spoken: bool = True) -> float:
+    """The share of a query's words in a moment's text. OCR often reads a caption's words
+    as one ("STROMBOLIISLAND"), so on screen a word of four letters or more also counts
+    inside a longer one."""
+    if not words:
+        return 0.0
+    seen = set(tokens(text))
+    found = words & seen
+    if not spoken:
+        found |= {w for w in words - found if len(w) >= 4 and any(w in t for t in seen)}
+    return len(found) / len(words)
 
 
 def first_said(segments: Sequence[Sequence[Any]], start: float, end: float,

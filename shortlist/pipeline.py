@@ -8,7 +8,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from shortlist.models.safety import SafetyScorer
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.models.video_embedding import VideoEmbedder, VideoEmbedding
 from shortlist.models.vision import FrameTagger, scene_texts
-from shortlist.moments import moment_windows
+from shortlist.moments import moment_windows, screen_moments
 from shortlist.projection import project
 from shortlist.settings import Settings
 from shortlist.signals import AudioSignals, Description, Signals, VisualSignals
@@ -170,8 +172,15 @@ def tag_audio(rendition: Rendition, tagger: AudioTagger) -> AudioSignals | None:
                         model=f"{tagger.name}:{tagger.version}")
 
 
-def read_on_screen_text(rendition: Rendition, reader: TextReader, count: int) -> tuple[str, ...]:
-    return tuple(reader.read(pick_text_frames(rendition.frame_paths, count)))
+def read_on_screen_text(rendition: Rendition, reader: TextReader, count: int
+                        ) -> tuple[tuple[float, str], ...]:
+    """(second, line) of the text on screen: `count` frames for each started minute, so a
+    long video's captions are read through it (each is a moment, moments.py)."""
+    per_video = count * max(1, math.ceil(rendition.duration_s / 60.0))
+    picked = pick_text_frames(rendition.frame_paths, per_video)
+    index = {path: i for i, path in enumerate(rendition.frame_paths)}
+    return tuple(reader.read_timed([(round(index[p] * rendition.frame_interval_s, 2), p)
+                                    for p in picked]))
 
 
 def score_safety(rendition: Rendition, scorer: SafetyScorer, max_frames: int = 3) -> float:
@@ -218,7 +227,8 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
                           signals.visual.classes if signals.visual else (), embedder)
     # Written at transcode; a rendition cached from before posters gets one here.
     poster = write_poster(rendition.directory, rendition.frame_paths)
-    moments, moment_vectors = embed_moments(rendition, transcript, embedder)
+    moments, on_screen, moment_vectors = embed_moments(
+        rendition, transcript, signals.screen_text, embedder, with_vectors=SPEECH in dense)
     if SPEECH in dense:  # the whole talk, then each moment: a video scores as its best one
         dense[MOMENTS] = [dense[SPEECH], *moment_vectors]
     if signals.visual:
@@ -249,6 +259,7 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
         "transcript": transcript.text,
         "segments": [[s.start, s.end, s.text] for s in transcript.segments],
         "moments": [list(m) for m in moments],
+        "screen_moments": [list(m) for m in on_screen],
         "ocr_text": ocr_text,
         "visual_labels": [lb.as_dict() for lb in signals.visual.labels] if signals.visual else [],
         "visual_classes": [list(c) for c in signals.visual.classes] if signals.visual else [],
@@ -271,16 +282,23 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
     return VideoPoint(video.video_id, payload, dense, keyword_vector(payload))
 
 
-def embed_moments(rendition: Rendition, transcript: Transcript, embedder: TextEmbedder
-                  ) -> tuple[list[tuple[float, float, str]], list[list[float]]]:
-    """The transcript's moment windows (shortlist/moments.py) and their vectors; none for a
-    video of one window, which is its own moment."""
-    moments = moment_windows([(s.start, s.end, s.text) for s in transcript.segments],
-                             rendition.shots or ())
-    if len(moments) < 2:
-        return [], []
-    vectors = embedder.embed([text for _, _, text in moments]).astype(np.float32)
-    return moments, [_unit(v) for v in vectors]
+def embed_moments(rendition: Rendition, transcript: Transcript,
+                  screen_text: Sequence[tuple[float, str]], embedder: TextEmbedder,
+                  with_vectors: bool = True) -> tuple[list, list, list[list[float]]]:
+    """The transcript's moment windows and the on-screen text's moments (shortlist/moments.py)
+    and, when `with_vectors` (a video with speech: the store's moments space opens with the
+    whole talk's vector), their vectors in that order. No windows for a video of one window,
+    which is its own moment."""
+    cuts = rendition.shots or ()
+    spoken = moment_windows([(s.start, s.end, s.text) for s in transcript.segments], cuts)
+    spoken = spoken if len(spoken) > 1 else []
+    screen = screen_moments(screen_text, cuts, rendition.duration_s,
+                            [(s.start, s.end, s.text) for s in transcript.segments])
+    texts = [text for _, _, text in [*spoken, *screen]]
+    if not texts or not with_vectors:
+        return spoken, screen, []
+    vectors = embedder.embed(texts).astype(np.float32)
+    return spoken, screen, [_unit(v) for v in vectors]
 
 
 def embed_signals(description: Description, transcript: str, ocr_text: str,

@@ -176,11 +176,12 @@ class Components:
             "asr": component_version(self.transcriber(asr_device)),
             "visual": f"{component_version(self.frame_tagger())}:{s.max_tag_frames}f:{FRAMES}",
             "audio": component_version(self.audio_tagger()),
-            "ocr": f"{component_version(self.text_reader())}:{s.ocr_frames}f:{FRAMES}",
+            "ocr": (f"{component_version(self.text_reader())}:{s.ocr_frames}f:per-minute-timed"
+                    f":{FRAMES}"),
             "safety": f"{component_version(self.safety())}:{FRAMES}",
             "describe": component_version(self.describer()),
             "embed": (f"{component_version(self.embedder())}:doc-4:text+speech+scene:proj256+128"
-                      ":kw-bm25:moments-5-15s-cuts-stored"),
+                      ":kw-bm25:moments-5-15s-cuts-stored+screen"),
             **({"video_embed": component_version(video)}
                if (video := self.video_embedder()) else {}),
         }

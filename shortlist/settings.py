@@ -88,7 +88,8 @@ class Settings:
     # How many videos the flow works on at once, and threads each model may use.
     max_parallel_videos: int = 3
     model_threads: int = 1
-    # Frame budget: taggers see at most this many of the 1 fps frames; OCR reads fewer.
+    # Frame budget: taggers see at most this many of the 1 fps frames; OCR reads fewer
+    # (this many for each started minute: the captions of a long video are its moments).
     max_tag_frames: int = 8
     ocr_frames: int = 2
     # Transcode: rendition edge in pixels, frames per second, x264 preset.

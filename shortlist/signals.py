@@ -41,6 +41,19 @@ class Signals:
     audio: AudioSignals | None
     ocr_lines: tuple[str, ...] = ()
     nsfw_score: float | None = None
+    ocr_seen_at: tuple[float, ...] = ()  # the second each of ocr_lines was first read at
+
+    @property
+    def screen_text(self) -> list[tuple[float, str]]:
+        """(second, line) for the on-screen text whose time is known (moments.py)."""
+        return list(zip(self.ocr_seen_at, self.ocr_lines, strict=False))
+
+
+def on_screen(read: tuple[tuple[float, str], ...] | None) -> dict[str, tuple]:
+    """Signals' two on-screen text fields from the read-text stage's (second, line) pairs."""
+    read = tuple(read or ())
+    return {"ocr_lines": tuple(line for _, line in read),
+            "ocr_seen_at": tuple(float(at_s) for at_s, _ in read)}
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def look(rendition: Rendition, sha256: str, version: str,
 
 @task(name="read-text", retries=1, **CACHED)
 def read_text(rendition: Rendition, sha256: str, version: str,
-              settings: Settings) -> tuple[str, ...]:
+              settings: Settings) -> tuple[tuple[float, str], ...]:
     return pipeline.read_on_screen_text(rendition, components_for(settings).text_reader(),
                                         settings.ocr_frames)
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shortlist.moments import first_said, locate, moment_windows
-from tests.conftest import ffmpeg, speak
+from shortlist.moments import first_said, locate, moment_windows, screen_moments
+from tests.conftest import FONT, ffmpeg, speak
 
 ROOT = Path(__file__).resolve().parents[1]
+CAPTIONS = ("ROSE GARDEN", "STROMBOLI ISLAND", "VIENNA HALL")
 SUBJECTS = (
     "Our garden grows tomatoes and basil. We water the tomatoes every morning.",
     "The volcano erupted at night. Lava flowed down the mountain into the sea.",
@@ -73,9 +74,37 @@ def test_a_search_points_at_the_window_that_says_its_words():
     same = _held(np.tile(flat, (3, 1)))
     assert locate(payload, flat, "a quiet evening", same) is None  # nothing stands out
     assert locate({"moments": moments[:1]}, flat, "volcano", held[:2]) is None  # one window
-    # vectors that do not line up with the windows (made before moments were stored)
-    assert locate(payload, vectors[0], "volcano lava", held[:1]) is None
-    assert locate(payload, vectors[0], "volcano lava", None) is None
+    # vectors that do not line up with the windows (made before moments were stored): the
+    # words alone find the window, and a search by meaning has none
+    assert locate(payload, vectors[0], "volcano lava", held[:1])["start_s"] == 8.0
+    assert locate(payload, vectors[0], "volcano lava", None)["start_s"] == 8.0
+    assert locate(payload, vectors[2], "a quiet evening", None) is None
+
+
+def test_a_caption_is_a_moment_of_the_shot_it_is_read_in():
+    cuts = [12.0, 30.0]
+    read = [(3.0, "CHAPTER ONE"), (3.0, "The garden"), (20.0, "LAVA FIELDS"), (48.0, "THE END")]
+    moments = screen_moments(read, cuts, duration_s=60.0)
+    # the last caption's shot opened 18 s before it was read: the moment starts at its frame
+    assert moments == [(0.0, 12.0, "CHAPTER ONE The garden"), (12.0, 27.0, "LAVA FIELDS"),
+                       (48.0, 60.0, "THE END")]
+    assert screen_moments(read, cuts, duration_s=14.0) == []  # a short clip is one moment
+    assert screen_moments([(3.0, "SLOW")], [], duration_s=16.0) == []  # nearly all of it
+    # subtitles: the words are said there, and the spoken window finds them
+    said = [[10.0, 14.0, "Lava fields stretch to the sea."]]
+    assert screen_moments(read, cuts, 60.0, said) == [moments[0], moments[2]]
+    # Spoken windows first, then captions; a caption's moment starts at its shot, not at a
+    # word said there.
+    segments = [[0.0, 6.0, "Welcome to the garden."], [6.0, 12.0, "Lava is hot."]]
+    payload = {"moments": [[0.0, 6.0, segments[0][2]], [6.0, 12.0, segments[1][2]]],
+               "screen_moments": [list(m) for m in moments], "segments": segments}
+    vectors = np.eye(6, 8, dtype=np.float32)  # the whole talk's, then the five moments'
+    assert locate(payload, vectors[0], "lava fields", _held(vectors))["start_s"] == 12.0
+    assert locate(payload, vectors[0], "lava", _held(vectors))["start_s"] == 6.0  # said first
+    assert locate(payload, vectors[0], "the end", None)["moment_text"] == "THE END"
+    # OCR reads a caption's words as one; on screen a word is found inside it
+    glued = {**payload, "screen_moments": [[12.0, 27.0, "LAVAFIELDS"]]}
+    assert locate(glued, vectors[0], "fields", None)["start_s"] == 12.0
 
 
 def test_a_result_starts_when_the_query_words_are_said_not_when_the_window_opens():
@@ -101,7 +130,8 @@ def test_a_result_starts_when_the_query_words_are_said_not_when_the_window_opens
 @pytest.mark.slow
 def test_words_said_only_in_the_middle_of_a_long_video_find_that_moment(tmp_path):
     """Three spoken subjects joined into one video: a search for the middle one's words
-    returns the video with start_s inside the middle subject's time range (±3 s)."""
+    returns the video with start_s inside the middle subject's time range (±3 s), and a
+    search for the middle one's caption, at that shot's start."""
     parts, bounds, t = [], [], 0.0
     for i, text in enumerate(SUBJECTS):
         wav = speak(text, tmp_path / f"part{i}.wav")
@@ -117,10 +147,18 @@ def test_words_said_only_in_the_middle_of_a_long_video_find_that_moment(tmp_path
            chain + "".join(f"[a{i}]" for i in range(3)) + "concat=n=3:v=0:a=1", str(joined))
     video = tmp_path / "inbox" / "three subjects.mp4"
     video.parent.mkdir()
-    ffmpeg("-f", "lavfi", "-i", "color=c=0x336699:s=320x240:r=10", "-i", str(joined),
-           "-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(video))
+    # Each subject its own shot (a background colour) and caption, never said aloud.
+    shots = ",".join(
+        f"drawbox=x=0:y=0:w=iw:h=ih:color={colour}:t=fill:enable='between(t,{a},{b})',"
+        f"drawtext=fontfile={FONT}:text='{caption}':fontcolor=white:fontsize=40:"
+        f"x=(w-text_w)/2:y=h-80:enable='between(t,{a},{b})'"
+        for (a, b), colour, caption in zip(bounds, ("0x336699", "0xCC6622", "0x113311"),
+                                           CAPTIONS, strict=True))
+    ffmpeg("-f", "lavfi", "-i", "color=c=0x336699:s=640x360:r=10", "-i", str(joined),
+           "-vf", shots, "-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+           str(video))
     env = {**os.environ, "SHORTLIST_DATA_DIR": str(tmp_path / "data"),
-           "PREFECT_HOME": str(tmp_path / "prefect")}
+           "PREFECT_HOME": str(tmp_path / "prefect"), "SHORTLIST_OCR_FRAMES": "3"}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "shortlist.cli", *args], cwd=ROOT, env=env,
@@ -136,6 +174,11 @@ def test_words_said_only_in_the_middle_of_a_long_video_find_that_moment(tmp_path
     assert "lava" in first["moment_text"].lower() or "volcano" in first["moment_text"].lower()
     printed = cli("search", "lava from the volcano").stdout
     assert "@ 0:" in printed
+    # A caption's words open the video at the shot it is on screen in.
+    shown = json.loads(cli("search", "Stromboli", "--json").stdout)[0]
+    start, end = bounds[1]
+    assert start - 1 <= shown["start_s"] <= start + 1, (shown, bounds)
+    assert "STROMBOLI" in shown["moment_text"].upper()
 
 
 def test_more_like_a_moment_follows_what_is_said_then(tmp_path):

@@ -128,6 +128,8 @@ class PayloadIn(BaseModel):
     status: Literal["ok"]
     moments: Annotated[list[tuple[Number, Number, Annotated[StrictStr, Field(
         max_length=20_000)]]], Field(max_length=5_000)] = Field(default_factory=list)
+    screen_moments: Annotated[list[tuple[Number, Number, Annotated[StrictStr, Field(
+        max_length=20_000)]]], Field(max_length=5_000)] = Field(default_factory=list)
     # A video embedder's clips (start_s, end_s), and what optional stages could not do.
     video_clips: Annotated[list[tuple[Number, Number]], Field(max_length=20_000)] = Field(
         default_factory=list)

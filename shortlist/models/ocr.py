@@ -41,9 +41,14 @@ class TextReader:
 
     def read(self, frame_paths: Sequence[str | Path]) -> list[str]:
         """Lines of text found across the frames, in reading order, without repeats."""
+        return [line for _, line in self.read_timed([(0.0, p) for p in frame_paths])]
+
+    def read_timed(self, frames: Sequence[tuple[float, str | Path]]) -> list[tuple[float, str]]:
+        """(second, line) for each line found in the (second, frame) pairs, without repeats:
+        a line keeps the time of the first frame it was read in (a moment's start)."""
         engine = self.load()
-        seen: dict[str, None] = {}
-        for path in frame_paths:
+        seen: dict[str, float] = {}
+        for at_s, path in frames:
             image = _load_for_ocr(path, self.max_side)
             with self._lock:  # the engine is not thread-safe
                 # No angle classifier: captions and signs in videos are upright.
@@ -51,8 +56,8 @@ class TextReader:
             for _box, text, score in result or []:
                 text = text.strip()
                 if float(score) >= self.min_confidence and len(text) >= 2:
-                    seen.setdefault(text, None)
-        return list(seen)
+                    seen.setdefault(text, float(at_s))
+        return [(at_s, line) for line, at_s in seen.items()]
 
 
 def _load_for_ocr(path: str | Path, max_side: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 from shortlist.errors import StoreUnavailable
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.models.video_embedding import VideoEmbedder
-from shortlist.moments import locate
+from shortlist.moments import locate, timed_moments
 from shortlist.store.interface import VideoStore
 from shortlist.store.records import MOMENTS, Hit, SearchFilters
 from shortlist.text import query_sparse
@@ -50,7 +50,7 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
     hits = store.hybrid_search(dense, query_sparse(query), query, limit=limit, offset=offset,
                                filters=filters, extra=extra)
     # Which moment of each result: its window vectors, fetched for the results that have any.
-    timed = [h.video_id for h in hits if len(h.payload.get("moments") or []) > 1]
+    timed = [h.video_id for h in hits if timed_moments(h.payload)]
     moments = store.vectors(timed, spaces=[MOMENTS]) if timed else {}
     return [replace(h, moment=locate(h.payload, vectors[0], query,
                                      moments.get(h.video_id, {}).get(MOMENTS)))
