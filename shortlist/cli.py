@@ -292,7 +292,8 @@ def _print_results(records: list[dict], as_json: bool, empty_message: str) -> in
               f"    {one_line(', '.join(r['genres']))} | {one_line(', '.join(r['tags'][:6]))}\n"
               f"    {one_line(r['source'])}")
         if r.get("start_s") is not None:
-            print(f"    @ {_clock(r['start_s'])}  {one_line(r['moment_text'])[:70]}")
+            shown = r["moment_text"] or "(the picture and sound there)"
+            print(f"    @ {_clock(r['start_s'])}  {one_line(shown)[:70]}")
     return 0
 
 

@@ -182,6 +182,24 @@ def locate(payload: dict[str, Any], query_vector: np.ndarray, query: str,
     return {"start_s": float(start), "end_s": float(end), "moment_text": text}
 
 
+def locate_clip(payload: dict[str, Any], query_vector: Sequence[float] | None,
+                clips_vector: Sequence[Sequence[float]] | None) -> dict[str, Any] | None:
+    """The video embedder's clip (Marengo's, a few seconds each) nearest the query in its
+    space, when one stands out: a moment found by picture and sound, with no words to show.
+    None without a query in that space, or clips that do not line up with the payload's."""
+    clips = payload.get("video_clips") or []
+    if query_vector is None or clips_vector is None or len(clips) < 2 \
+            or len(clips_vector) != len(clips) + 1 or len(clips_vector[0]) != len(query_vector):
+        return None
+    scores = np.asarray(clips_vector[1:], dtype=np.float32) @ np.asarray(query_vector,
+                                                                       dtype=np.float32)
+    best = int(scores.argmax())
+    if scores[best] - float(scores.mean()) < STANDS_OUT:
+        return None
+    return {"start_s": float(clips[best][0]), "end_s": float(clips[best][1]),
+            "moment_text": None}
+
+
 def share_found(words: set[str], text: str, spoken: bool = True) -> float:
     """The share of a query's words in a moment's text. OCR often reads a caption's words
     as one ("STROMBOLIISLAND"), so on screen a word of four letters or more also counts

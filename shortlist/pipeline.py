@@ -39,6 +39,7 @@ from shortlist.store.records import (
     AUDIO,
     DIMENSIONS,
     MARENGO,
+    MARENGO_CLIPS,
     MOMENTS,
     SCENE,
     SPEECH,
@@ -274,11 +275,10 @@ def build_point(video: VideoFile, rendition: Rendition, signals: Signals,
     }
     if video_embedding is not None:
         dense[MARENGO] = list(video_embedding.vector)
-        # The clips' times for moment search; their vectors stay beside the rendition.
+        # The whole video, then each clip: search ranks clips, and a result without a
+        # spoken moment can open at its best clip (moments.locate_clip).
+        dense[MARENGO_CLIPS] = [dense[MARENGO], *(list(c.vector) for c in video_embedding.clips)]
         payload["video_clips"] = [[c.start_s, c.end_s] for c in video_embedding.clips]
-        if video_embedding.clips:
-            np.save(Path(rendition.directory) / "video_clips.npy",
-                    np.array([c.vector for c in video_embedding.clips], dtype=np.float32))
     return VideoPoint(video.video_id, payload, dense, keyword_vector(payload))
 
 

@@ -181,7 +181,7 @@ class Components:
             "safety": f"{component_version(self.safety())}:{FRAMES}",
             "describe": component_version(self.describer()),
             "embed": (f"{component_version(self.embedder())}:doc-4:text+speech+scene:proj256+128"
-                      ":kw-bm25:moments-5-15s-cuts-stored+screen"),
+                      ":kw-bm25:moments-5-15s-cuts-stored+screen+clips"),
             **({"video_embed": component_version(video)}
                if (video := self.video_embedder()) else {}),
         }

@@ -6,7 +6,8 @@ It checks what the SDK sends — an API key, the model, an MP4 upload, both scop
 answers 400 when the request is wrong. Each test scripts the next answers ("ok", "429",
 "500", "malformed", "slow", "failed" for a task) and how many polls a task stays
 "processing". Vectors are hashed bags of words (tests/standin_vertex.py): a video gets
-the words a test gives it, so a text query with those words is near it.
+the words a test gives it ("a | b": its first clip a, its second b), so a text query with
+those words is near it.
 """
 
 from __future__ import annotations
@@ -106,12 +107,17 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"_id": match["id"], "model_name": MODEL,
                                         "status": status})
             size = DIM - 1 if action == "malformed" else DIM
-            vector = bag_of_words(task["words"], size)
-            segments = [{"float": vector, "start_offset_sec": start, "end_offset_sec": start + 6,
-                         "embedding_option": option, "embedding_scope": "clip"}
-                        for start in (0.0, 6.0) for option in ("visual", "audio")]
-            segments += [{"float": vector, "start_offset_sec": 0.0, "end_offset_sec": 12.0,
-                          "embedding_option": option, "embedding_scope": "video"}
+            # "a | b": the first 6 s clip shows a, the second b; the video shows both.
+            words = [w.strip() for w in task["words"].split("|")]
+            clip_words = words if len(words) == 2 else words * 2
+            segments = [{"float": bag_of_words(said, size), "start_offset_sec": start,
+                         "end_offset_sec": start + 6, "embedding_option": option,
+                         "embedding_scope": "clip"}
+                        for start, said in zip((0.0, 6.0), clip_words, strict=True)
+                        for option in ("visual", "audio")]
+            segments += [{"float": bag_of_words(" ".join(words), size), "start_offset_sec": 0.0,
+                          "end_offset_sec": 12.0, "embedding_option": option,
+                          "embedding_scope": "video"}
                          for option in ("visual", "audio")]
             self._send(200, {"_id": match["id"], "model_name": MODEL, "status": "ready",
                              "video_embedding": {"metadata": {"duration": 12.0},

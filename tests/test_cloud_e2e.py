@@ -45,7 +45,7 @@ def test_ingest_and_search_with_every_cloud_backend(tmp_path, media):
         failed = cli("ingest", str(media["vertical"]))
         assert failed.returncode == 1 and "Vertex AI answered 500" in failed.stdout, failed.stdout
         assert json.loads(cli("list", "--json").stdout) == []
-        twelve.video_words = ["violin concert"]
+        twelve.video_words = ["violin concert | penguins ice"]
         done = cli("ingest", str(media["vertical"]))
         assert done.returncode == 0, done.stdout + done.stderr
         [row] = json.loads(cli("list", "--json").stdout)
@@ -62,7 +62,10 @@ def test_ingest_and_search_with_every_cloud_backend(tmp_path, media):
         # Search embeds the query with both models and ranks by their vectors.
         found = cli("search", "penguins on the ice", "--json")
         assert found.returncode == 0, found.stderr
-        assert json.loads(found.stdout)[0]["video_id"] == row["video_id"]
+        [hit] = json.loads(found.stdout)
+        assert hit["video_id"] == row["video_id"]
+        # Nothing said there: the result opens at Marengo's clip that shows the query
+        assert (hit["start_s"], hit["end_s"], hit["moment_text"]) == (6.0, 12.0, None)
         assert "RETRIEVAL_QUERY" in json.dumps(vertex.requests[-1]["body"])
         assert twelve.requests[-1]["fields"]["text"] == [b"penguins on the ice"]
 

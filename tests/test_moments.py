@@ -12,7 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shortlist.moments import first_said, locate, moment_windows, screen_moments
+from shortlist.moments import (
+    first_said,
+    locate,
+    locate_clip,
+    moment_windows,
+    screen_moments,
+)
 from tests.conftest import FONT, ffmpeg, speak
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +111,16 @@ def test_a_caption_is_a_moment_of_the_shot_it_is_read_in():
     # OCR reads a caption's words as one; on screen a word is found inside it
     glued = {**payload, "screen_moments": [[12.0, 27.0, "LAVAFIELDS"]]}
     assert locate(glued, vectors[0], "fields", None)["start_s"] == 12.0
+
+
+def test_a_result_without_words_opens_at_the_video_embedders_best_clip():
+    payload = {"video_clips": [[0.0, 6.0], [6.0, 12.0], [12.0, 18.0]]}
+    clips = np.eye(4, 8, dtype=np.float32)  # the whole video's, then three clips'
+    assert locate_clip(payload, clips[2], clips) == {"start_s": 6.0, "end_s": 12.0,
+                                                     "moment_text": None}
+    assert locate_clip(payload, np.full(8, 0.35), clips) is None  # none stands out
+    assert locate_clip(payload, clips[2], clips[:3]) is None  # not lined up with the clips
+    assert locate_clip(payload, None, clips) is None  # no query in the video space
 
 
 def test_a_result_starts_when_the_query_words_are_said_not_when_the_window_opens():

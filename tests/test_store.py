@@ -23,6 +23,7 @@ from shortlist.store.qdrant_store import QdrantServerStore
 from shortlist.store.records import (
     AUDIO,
     MARENGO,
+    MARENGO_CLIPS,
     MOMENTS,
     SCENE,
     SPEECH,
@@ -370,6 +371,28 @@ def test_another_models_query_vector_is_one_more_vote(tmp_path, request):
         assert set(fused[:2]) == {"a", "d"}, (kind, fused)
         # its vectors come back with the others (recommendations and copies read them)
         assert set(store.vectors(["a" * 16])["a" * 16]) == {TEXT, VISUAL, AUDIO, MARENGO}
+        store.close()
+
+
+def test_a_video_embedders_query_ranks_videos_by_their_best_clip(tmp_path, request):
+    """With clips stored (Marengo's), a video whose one clip shows the query ranks above a
+    video that is only roughly like it as a whole, and its clips come back to locate it."""
+    for kind in BACKENDS:
+        sizes = dimensions(video_dim=8)
+        assert list(sizes)[-2:] == [MOMENTS, MARENGO_CLIPS]  # multivectors last
+        store = make_store(kind, tmp_path / kind, request, sizes)
+        q = np.eye(384)[0]
+        clipped, whole = _point("a" * 16, q, "ice", "A"), _point("b" * 16, q, "ice", "B")
+        clipped.dense[MARENGO] = _axis(1, 8)
+        clipped.dense[MARENGO_CLIPS] = [_axis(1, 8), _axis(2, 8), _axis(0, 8)]
+        rough = (0.8 * np.eye(8)[0] + 0.6 * np.eye(8)[3]).tolist()
+        whole.dense[MARENGO], whole.dense[MARENGO_CLIPS] = rough, [rough]
+        store.upsert([clipped, whole])
+        ranked = [h.video_id[0] for h in store.hybrid_search(
+            [q.tolist()], {}, "", limit=2, spaces=(), extra={MARENGO: _axis(0, 8)})]
+        assert ranked == ["a", "b"], kind
+        held = store.vectors(["a" * 16], spaces=[MARENGO_CLIPS])["a" * 16][MARENGO_CLIPS]
+        assert np.allclose(held[2], _axis(0, 8)), kind
         store.close()
 
 

@@ -145,7 +145,8 @@ class PointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     video_id: Annotated[StrictStr, Field(pattern=VIDEO_ID)]
     payload: PayloadIn
-    dense: dict[Literal["text", "speech", "scene", "visual", "audio", "marengo", "moments"],
+    dense: dict[Literal["text", "speech", "scene", "visual", "audio", "marengo", "moments",
+                        "marengo_clips"],
                 # one vector, or a list of them (the moments: the store checks which is which)
                 list[Number] | Annotated[list[list[Number]], Field(max_length=5000)]]
     sparse: dict[Annotated[int, Field(ge=0, lt=2**32)], Number] = Field(

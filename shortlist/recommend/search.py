@@ -15,9 +15,9 @@ from typing import Any
 from shortlist.errors import StoreUnavailable
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.models.video_embedding import VideoEmbedder
-from shortlist.moments import locate, timed_moments
+from shortlist.moments import locate, locate_clip, timed_moments
 from shortlist.store.interface import VideoStore
-from shortlist.store.records import MOMENTS, Hit, SearchFilters
+from shortlist.store.records import MARENGO_CLIPS, MOMENTS, Hit, SearchFilters
 from shortlist.text import query_sparse
 from shortlist.versions import component_version
 
@@ -49,12 +49,15 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
              if video_embedder else None)
     hits = store.hybrid_search(dense, query_sparse(query), query, limit=limit, offset=offset,
                                filters=filters, extra=extra)
-    # Which moment of each result: its window vectors, fetched for the results that have any.
-    timed = [h.video_id for h in hits if timed_moments(h.payload)]
-    moments = store.vectors(timed, spaces=[MOMENTS]) if timed else {}
-    return [replace(h, moment=locate(h.payload, vectors[0], query,
-                                     moments.get(h.video_id, {}).get(MOMENTS)))
-            for h in hits]
+    # Which moment of each result: what is said or shown there (its moments' vectors), else
+    # the video embedder's best clip; vectors fetched for the results that have any.
+    clip_query = (extra or {}).get(video_embedder.space) if video_embedder else None
+    timed = [h.video_id for h in hits
+             if timed_moments(h.payload) or (clip_query and h.payload.get("video_clips"))]
+    held = store.vectors(timed, spaces=[MOMENTS, MARENGO_CLIPS]) if timed else {}
+    return [replace(h, moment=locate(h.payload, vectors[0], query, parts.get(MOMENTS))
+                    or locate_clip(h.payload, clip_query, parts.get(MARENGO_CLIPS)))
+            for h in hits for parts in [held.get(h.video_id, {})]]
 
 
 def check_catalogue_embedder(store: VideoStore, embedder: TextEmbedder) -> None:

@@ -40,13 +40,14 @@ from shortlist.store.records import (
     Hit,
     SearchFilters,
     VideoPoint,
+    by_best_part,
     check_point,
     dense_only,
     fit,
+    fits_layout,
     flat,
     fuse_search,
     liked_spaces,
-    older_layout,
     page_of,
     searchable,
     with_moments,
@@ -458,7 +459,8 @@ class EdgeStore:
             fused = fuse_search(
                 lambda q, space: self._scored(Query.Nearest(list(q), using=space), depth, flt,
                                               params), keywords,
-                dense, sparse, searchable(spaces, self._layout), extra, depth
+                dense, sparse, searchable(spaces, self._layout),
+                by_best_part(extra, self._layout), depth
             )[:offset + 2 * limit]
             payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in fused])}
         return page_of([Hit(v, score, payloads[v]) for v, score in fused if v in payloads],
@@ -594,13 +596,13 @@ def edge_filter(filters: SearchFilters, exclude: Sequence[str] = ()):
 
 def _check_sizes(directory: Path, sizes: dict[str, int]) -> dict[str, int]:
     """The shard's spaces; refuses one made with other vectors (another embedder). One made
-    before moments were stored is taken as it is (records.older_layout)."""
+    before moments were stored is taken as it is (records.fits_layout)."""
     try:
         config = json.loads((directory / "edge_config.json").read_text())
     except (OSError, ValueError):
         return dict(sizes)  # no config yet: opening reports what is wrong
     found = {name: v.get("size") for name, v in (config.get("vectors") or {}).items()}
-    if found not in (sizes, older_layout(sizes)):
+    if not fits_layout(found, sizes):
         raise StoreUnavailable(
             f"the catalogue at {directory} was made with other vector sizes {found} (this "
             f"text embedder writes {sizes}): ingest into a new SHORTLIST_DATA_DIR, or set "

@@ -37,12 +37,13 @@ from shortlist.store.records import (
     Hit,
     SearchFilters,
     VideoPoint,
+    by_best_part,
     check_point,
     fit,
+    fits_layout,
     flat,
     fuse_search,
     liked_spaces,
-    older_layout,
     page_of,
     rrf_fuse,
     searchable,
@@ -408,7 +409,8 @@ class PgVectorStore:
             self._live(cur)  # the live catalogue's layout is known from here
         fused = fuse_search(lambda q, s: self._nearest(q, s, depth, filters),
                             lambda sp: self._keywords(sp, depth, filters), dense, sparse,
-                            searchable(spaces, self._layout), extra, depth)[:offset + 2 * limit]
+                            searchable(spaces, self._layout),
+                            by_best_part(extra, self._layout), depth)[:offset + 2 * limit]
         return page_of(self._hits(fused), offset, limit)
 
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
@@ -544,14 +546,14 @@ def _where(filters: SearchFilters, exclude: Sequence[str] = ()):
 def _check_sizes(conn, physical: str, collection: str, sizes: dict[str, int]
                  ) -> dict[str, int]:
     """The catalogue's spaces; refuses one made with other vector sizes (another embedder).
-    One made before moments were stored is taken as it is (records.older_layout)."""
+    One made before moments were stored is taken as it is (records.fits_layout)."""
     rows = conn.execute(
         "SELECT a.attname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
         "WHERE a.attrelid = %s::regclass AND t.typname IN ('vector', '_vector') "
         "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (f'"{physical}"',)
     ).fetchall()
     found = {name: size for name, size in rows}
-    if found not in (sizes, older_layout(sizes)):
+    if not fits_layout(found, sizes):
         raise StoreUnavailable(
             f"collection {collection!r} in PostgreSQL was made with other vector sizes {found} "
             f"(this text embedder writes {sizes}): set SHORTLIST_COLLECTION to a new name, or "

@@ -24,13 +24,14 @@ from shortlist.store.records import (
     Hit,
     SearchFilters,
     VideoPoint,
+    by_best_part,
     check_point,
     dense_only,
     fit,
+    fits_layout,
     flat,
     fuse_search,
     liked_spaces,
-    older_layout,
     page_of,
     searchable,
     with_moments,
@@ -90,11 +91,11 @@ class QdrantServerStore:
 
     def _check_sizes(self, client, name: str) -> None:
         """Refuse a collection made with other vectors (another embedder); one made before
-        moments were stored is taken as it is (records.older_layout)."""
+        moments were stored is taken as it is (records.fits_layout)."""
         vectors = client.get_collection(name).config.params.vectors
         found = {vec: p.size for vec, p in (vectors or {}).items()}
         self._layout = found
-        if found not in (self.sizes, older_layout(self.sizes)):
+        if not fits_layout(found, self.sizes):
             raise StoreUnavailable(
                 f"collection {self.collection!r} was made with other vector sizes {found} "
                 f"(this text embedder writes {self.sizes}): set SHORTLIST_COLLECTION to a new name")
@@ -270,7 +271,8 @@ class QdrantServerStore:
             return scored(m.SparseVector(indices=idx, values=[sp[i] for i in idx]), KEYWORDS)
 
         fused = fuse_search(lambda q, space: scored(list(q), space), keywords, dense, sparse,
-                            searchable(spaces, self.layout()), extra, depth)[:offset + 2 * limit]
+                            searchable(spaces, self.layout()),
+                            by_best_part(extra, self.layout()), depth)[:offset + 2 * limit]
         payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in fused])}
         return page_of([Hit(v, score, payloads[v]) for v, score in fused if v in payloads],
                        offset, limit)

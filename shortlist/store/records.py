@@ -18,7 +18,13 @@ MARENGO = "marengo"  # Twelve Labs' video vector, when that video embedder is on
 # video is found by its whole talk or by its best moment, and search ranks moments while it
 # returns videos. Last in every layout: a PostgreSQL rebuild copies rows column by column.
 MOMENTS = "moments"
-MULTIVECTOR_SPACES = frozenset({MOMENTS})
+# The same for a video embedder: its whole-video vector, then each clip's (Marengo's clips
+# of a few seconds), so a query in that space ranks clips and returns videos.
+MARENGO_CLIPS = "marengo_clips"
+# Each multivector space opens with a flat space's vector; a catalogue without the
+# multivector space is searched by that one (records.searchable).
+BEST_PART_OF = {SPEECH: MOMENTS, MARENGO: MARENGO_CLIPS}
+MULTIVECTOR_SPACES = frozenset(BEST_PART_OF.values())
 # Each signal's words in a space of their own (MiniLM), so none dilutes another:
 #   text:   the description (title, genres, tags, on-screen text)
 #   speech: the transcript (absent when nobody speaks)
@@ -33,7 +39,8 @@ def dimensions(text_dim: int = 384, video_dim: int | None = None) -> dict[str, i
     embedder adds its own. A store is made for one layout and refuses another (another
     embedder means another catalogue)."""
     sizes = {TEXT: text_dim, SPEECH: text_dim, SCENE: text_dim, VISUAL: 256, AUDIO: 128}
-    return {**sizes, **({MARENGO: video_dim} if video_dim else {}), MOMENTS: text_dim}
+    video = {MARENGO: video_dim} if video_dim else {}
+    return {**sizes, **video, MOMENTS: text_dim, **({MARENGO_CLIPS: video_dim} if video else {})}
 
 
 DIMENSIONS = dimensions()  # the default layout, with the bundled MiniLM
@@ -52,18 +59,37 @@ def older_layout(sizes: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in sizes.items() if k not in MULTIVECTOR_SPACES}
 
 
+def fits_layout(found: dict[str, int], sizes: dict[str, int]) -> bool:
+    """Whether a catalogue with spaces `found` opens for embedders that write `sizes`: the
+    same spaces and sizes, less multivector spaces it was made before (older_layout)."""
+    return all(sizes.get(k) == v for k, v in found.items()) and all(
+        k in found or k in MULTIVECTOR_SPACES for k in sizes)
+
+
+_WHOLE_OF = {best: whole for whole, best in BEST_PART_OF.items()}
+
+
 def searchable(spaces: Sequence[str], layout: dict[str, int]) -> list[str]:
     """`spaces` as a catalogue of `layout` can rank them: the speech vectors stand in for
-    the moments in an older catalogue."""
-    return [SPEECH if s == MOMENTS and MOMENTS not in layout else s for s in spaces]
+    the moments (and the video vectors for their clips) in an older catalogue."""
+    return [_WHOLE_OF[s] if s in _WHOLE_OF and s not in layout else s for s in spaces]
+
+
+def by_best_part(extra: dict[str, list[float]] | None, layout: dict[str, int]
+                 ) -> dict[str, list[float]] | None:
+    """A video embedder's query vectors, each searched in the space that ranks a video by
+    its best clip where the catalogue has one."""
+    if not extra:
+        return extra
+    return {searchable([BEST_PART_OF.get(s, s)], layout)[0]: q for s, q in extra.items()}
 
 
 def with_moments(dense: dict[str, Any]) -> dict[str, Any]:
-    """A point's vectors with the moments space filled from its speech vector when it has
+    """A point's vectors with each multivector space filled from its flat one when it has
     none (a point made before moments were stored, copied into a catalogue that has them)."""
-    if SPEECH in dense and MOMENTS not in dense:
-        return {**dense, MOMENTS: [dense[SPEECH]]}
-    return dense
+    missing = {best: [dense[whole]] for whole, best in BEST_PART_OF.items()
+               if whole in dense and best not in dense}
+    return {**dense, **missing} if missing else dense
 
 
 def fit(dense: dict[str, Any], layout: dict[str, int]) -> dict[str, Any]:
