@@ -173,12 +173,13 @@ def tag_audio(rendition: Rendition, tagger: AudioTagger) -> AudioSignals | None:
                         model=f"{tagger.name}:{tagger.version}")
 
 
-def read_on_screen_text(rendition: Rendition, reader: TextReader, count: int
-                        ) -> tuple[tuple[float, str], ...]:
+def read_on_screen_text(rendition: Rendition, reader: TextReader, count: int,
+                        per_minute: bool = True) -> tuple[tuple[float, str], ...]:
     """(second, line) of the text on screen: `count` frames for each started minute, so a
-    long video's captions are read through it (each is a moment, moments.py)."""
-    per_video = count * max(1, math.ceil(rendition.duration_s / 60.0))
-    picked = pick_text_frames(rendition.frame_paths, per_video)
+    long video's captions are read through it (each is a moment, moments.py); `count` in
+    all without `per_minute` (what the bench compares)."""
+    minutes = max(1, math.ceil(rendition.duration_s / 60.0)) if per_minute else 1
+    picked = pick_text_frames(rendition.frame_paths, count * minutes)
     index = {path: i for i, path in enumerate(rendition.frame_paths)}
     return tuple(reader.read_timed([(round(index[p] * rendition.frame_interval_s, 2), p)
                                     for p in picked]))

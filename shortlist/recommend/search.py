@@ -8,6 +8,7 @@ vector.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from shortlist.models.text_embedding import TextEmbedder
 from shortlist.models.video_embedding import VideoEmbedder
 from shortlist.moments import locate, locate_clip, timed_moments
 from shortlist.store.interface import VideoStore
-from shortlist.store.records import MARENGO_CLIPS, MOMENTS, Hit, SearchFilters
+from shortlist.store.records import MARENGO_CLIPS, MOMENTS, TEXT_SPACES, Hit, SearchFilters
 from shortlist.text import query_sparse
 from shortlist.versions import component_version
 
@@ -27,8 +28,10 @@ _CHECKED: set[tuple[int, str]] = set()  # (store, embedder) pairs found to agree
 
 def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 10,
            offset: int = 0, filters: SearchFilters | None = None,
-           video_embedder: VideoEmbedder | None = None) -> list[Hit]:
-    """`video_embedder` (Marengo, when on): the query in the video space too, one more vote."""
+           video_embedder: VideoEmbedder | None = None,
+           spaces: Sequence[str] = TEXT_SPACES) -> list[Hit]:
+    """`video_embedder` (Marengo, when on): the query in the video space too, one more vote.
+    `spaces`: where the query's own vectors rank (the eval compares other choices)."""
     query = query.strip()
     if not query:
         raise ValueError("empty query: type some words to search for")
@@ -48,7 +51,7 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
     extra = ({video_embedder.space: video_embedder.embed_query([query])[0].tolist()}
              if video_embedder else None)
     hits = store.hybrid_search(dense, query_sparse(query), query, limit=limit, offset=offset,
-                               filters=filters, extra=extra)
+                               filters=filters, spaces=spaces, extra=extra)
     # Which moment of each result: what is said or shown there (its moments' vectors), else
     # the video embedder's best clip; vectors fetched for the results that have any.
     clip_query = (extra or {}).get(video_embedder.space) if video_embedder else None
