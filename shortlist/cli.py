@@ -145,11 +145,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    # Videos run in parallel threads; multi-threaded BLAS inside each of them only spins
-    # against the others. Set before numpy is first imported.
+def _blas_threads_per_task(settings: Settings) -> None:
+    """Videos (ingest) and requests (serve) run in parallel threads; multi-threaded BLAS
+    inside each of them only spins against the others. Set before numpy is first imported."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(settings.model_threads))
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    _blas_threads_per_task(settings)
     import time
 
     from shortlist.failures import FailureLog
@@ -413,6 +417,7 @@ def cmd_copy_store(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    _blas_threads_per_task(settings)
     import signal
 
     import uvicorn
