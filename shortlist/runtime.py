@@ -7,22 +7,25 @@ a model is loaded once per process and per device, never at import time.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shortlist.api.client import serving_client
-from shortlist.describe import Describer, LocalDescriber
-from shortlist.gpu import GpuSlots
-from shortlist.models.asr import FasterWhisperTranscriber, Transcriber
-from shortlist.models.audio import AudioTagger
-from shortlist.models.ocr import TextReader
-from shortlist.models.safety import SafetyScorer
-from shortlist.models.text_embedding import MiniLMEmbedder, TextEmbedder
-from shortlist.models.video_embedding import VideoEmbedder
-from shortlist.models.vision import FrameTagger
 from shortlist.settings import Settings
-from shortlist.store.interface import VideoStore
 from shortlist.store.records import dimensions
 from shortlist.versions import component_version
+
+if TYPE_CHECKING:  # each model's module is imported when the model is first asked for:
+    # a `shortlist recommend` needs none of them (about 40 ms of a cold start)
+    from shortlist.describe import Describer
+    from shortlist.gpu import GpuSlots
+    from shortlist.models.asr import Transcriber
+    from shortlist.models.audio import AudioTagger
+    from shortlist.models.ocr import TextReader
+    from shortlist.models.safety import SafetyScorer
+    from shortlist.models.text_embedding import TextEmbedder
+    from shortlist.models.video_embedding import VideoEmbedder
+    from shortlist.models.vision import FrameTagger
+    from shortlist.store.interface import VideoStore
 
 
 class Components:
@@ -86,10 +89,14 @@ class Components:
         return dimensions(self.embedder().dim, video.dim if video else None)
 
     def gpu_slots(self) -> GpuSlots:
+        from shortlist.gpu import GpuSlots
+
         return self._once("gpu", "", lambda: GpuSlots(self.settings.gpu_count,
                                                       self.settings.data_dir / "gpu-locks"))
 
     def transcriber(self, device: str = "cpu") -> Transcriber:
+        from shortlist.models.asr import FasterWhisperTranscriber
+
         s = self.settings
         if s.asr_backend == "faster-whisper":
             on_gpu = device.startswith("cuda")
@@ -103,23 +110,33 @@ class Components:
                          "weights convert to a CTranslate2 folder for SHORTLIST_ASR_MODEL)")
 
     def frame_tagger(self, device: str = "cpu") -> FrameTagger:
+        from shortlist.models.vision import FrameTagger
+
         return self._once("vision", device, lambda: FrameTagger(
             device=device, threads=self.settings.model_threads))
 
     def audio_tagger(self) -> AudioTagger:
+        from shortlist.models.audio import AudioTagger
+
         return self._once("audio", "", lambda: AudioTagger(
             self.settings.data_dir / "models", threads=self.settings.model_threads))
 
     def text_reader(self) -> TextReader:
+        from shortlist.models.ocr import TextReader
+
         return self._once("ocr", "", lambda: TextReader(threads=self.settings.model_threads))
 
     def safety(self) -> SafetyScorer:
+        from shortlist.models.safety import SafetyScorer
+
         return self._once("safety", "", SafetyScorer)
 
     def embedder(self) -> TextEmbedder:
         """The text embedder, chosen once: its size sets the store's text spaces."""
         kind = self.settings.text_embedder
         if kind == "local":
+            from shortlist.models.text_embedding import MiniLMEmbedder
+
             return self._once("embed", "", MiniLMEmbedder)
         if kind == "vertex":
             from shortlist.cloud.vertex_embeddings import VertexTextEmbedder
@@ -140,6 +157,8 @@ class Components:
 
     def describer(self) -> Describer:
         if self.settings.describer == "local":
+            from shortlist.describe import LocalDescriber
+
             return self._once("describe", "", lambda: LocalDescriber(self.embedder()))
         if self.settings.describer == "gemini":
             from shortlist.cloud.gemini import GeminiDescriber

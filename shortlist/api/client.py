@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -83,6 +80,12 @@ class ServeClient:
 
     @contextmanager
     def _open(self, method: str, path: str, body: dict | None = None) -> Iterator[Any]:
+        # Imported here: every CLI command asks serving_client, few talk to a server
+        # (http.client and urllib cost 30 ms of a cold `shortlist recommend`).
+        import http.client
+        import urllib.error
+        import urllib.request
+
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["X-API-Key"] = self.api_key
@@ -103,7 +106,8 @@ class ServeClient:
                                    f"which did not answer: {exc}") from exc
 
 
-def _detail(exc: urllib.error.HTTPError) -> str:
+def _detail(exc: Any) -> str:
+    """The server's reason in an HTTPError's JSON body."""
     try:
         detail = json.loads(exc.read()).get("detail")
     except (ValueError, AttributeError):

@@ -212,6 +212,7 @@ class EdgeStore:
             EdgeShard,
             EdgeSparseVectorParams,
             EdgeVectorParams,
+            Memory,
             Modifier,
             MultiVectorComparator,
             MultiVectorConfig,
@@ -221,7 +222,12 @@ class EdgeStore:
         name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
         best_of = MultiVectorConfig(MultiVectorComparator.MaxSim)
         config = EdgeConfig(
+            # Vectors memory-mapped, not read in at open (the default, Cached): the engine
+            # opened serving_bench's 10k catalogue in 0.155 s instead of 0.22 s (median of 5),
+            # and in-process searches took the same time once the OS had the pages (p50
+            # 5.1-6.3 ms against 5.4-6.0). A catalogue made before keeps Cached until a rebuild.
             vectors={vec: EdgeVectorParams(size=dim, distance=Distance.Cosine,
+                                           memory=Memory.Cold,
                                            multivector_config=best_of
                                            if vec in MULTIVECTOR_SPACES else None)
                      for vec, dim in self.sizes.items()},
