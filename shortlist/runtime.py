@@ -137,7 +137,8 @@ class Components:
         if kind == "local":
             from shortlist.models.text_embedding import MiniLMEmbedder
 
-            return self._once("embed", "", MiniLMEmbedder)
+            return self._once("embed", "", lambda: MiniLMEmbedder(
+                threads=self.settings.model_threads))
         if kind == "vertex":
             from shortlist.cloud.vertex_embeddings import VertexTextEmbedder
 

@@ -23,6 +23,12 @@ def default_data_dir() -> Path:
     return Path(base) / "shortlist"
 
 
+def user_cache_dir() -> Path:
+    """Where files built from shipped models are kept (rebuilt when missing), as XDG says."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "shortlist"
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)

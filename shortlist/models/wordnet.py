@@ -16,6 +16,8 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
+from shortlist.settings import user_cache_dir
+
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 # WordNet 3.0's lexicographer files, numbered as in its `lexnames` file.
 LEXNAMES = (
@@ -61,8 +63,7 @@ def wordnet():
 
 
 def _reader_folder(source: Path) -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = base / "shortlist" / "wordnet-3.0"
+    folder = user_cache_dir() / "wordnet-3.0"
     if (folder / "lexnames").exists() and (folder / "data.noun").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
