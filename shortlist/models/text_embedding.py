@@ -63,23 +63,16 @@ class MiniLMEmbedder:
                 import onnxruntime as ort
                 from tokenizers import Tokenizer
 
-                from shortlist.models.minilm_graph import build_graph, compiled_graph
+                from shortlist.models.minilm_graph import compiled_graph
 
                 folder = self.model_dir or bundled_minilm_dir()
                 tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
                 tok.enable_truncation(max_length=self.max_tokens)
                 tok.enable_padding(pad_id=0, pad_token="[PAD]")
-                weights = folder / "model.safetensors"
-                try:
-                    model: str | bytes = str(compiled_graph(weights, self.cache_dir))
-                except OSError:  # no writable cache: build it for this process only
-                    from safetensors.numpy import load_file
-
-                    model = build_graph(load_file(str(weights))).SerializeToString()
+                model = compiled_graph(folder / "model.safetensors", self.cache_dir)
                 opts = ort.SessionOptions()
                 opts.intra_op_num_threads = max(1, self.threads)
                 opts.inter_op_num_threads = 1
-                opts.log_severity_level = 3  # the shipped file's unused position_ids
                 self._session = ort.InferenceSession(model, opts,
                                                      providers=["CPUExecutionProvider"])
                 self._tokenizer = tok
