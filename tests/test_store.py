@@ -120,6 +120,28 @@ def test_a_spoken_word_match_is_not_outvoted_by_the_dense_views_of_one_query(sto
     assert [h.video_id[0] for h in hits] == list("acdeb")
 
 
+def test_what_is_said_outweighs_the_classifiers_words(store):
+    """The description and the scene words both carry the image classifier's labels: a talk
+    that is first by what it says outranks a silent photo first in those two views
+    (records.SEARCH_SPACE_WEIGHTS; at equal weights all three tie and the photo's id wins)."""
+    def near(cos: float, axis: int) -> list[float]:
+        v = np.zeros(384)
+        v[0], v[axis] = cos, np.sqrt(1 - cos * cos)
+        return v.tolist()
+
+    closeness = {"a": (0.9, None, 0.9), "b": (0.8, 0.8, 0.8), "e": (0.7, 0.95, 0.7)}
+    points = []
+    for axis, (name, (text, speech, scene)) in enumerate(closeness.items(), start=1):
+        point = _point(name * 16, near(text, axis), "ice", name.upper())
+        point.dense[SCENE] = near(scene, axis)
+        if speech is not None:  # "a" is a silent photo: no transcript, no moments
+            point.dense.update({SPEECH: near(speech, axis), MOMENTS: [near(speech, axis)]})
+        points.append(point)
+    store.upsert(points)
+    hits = store.hybrid_search([[1.0] + [0.0] * 383], {}, "", limit=3)
+    assert [h.video_id[0] for h in hits] == list("eba")
+
+
 def test_reads_and_rankings_agree_with_exact_search(store):
     vecs, points = _corpus()
     store.upsert(points)

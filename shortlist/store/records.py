@@ -175,6 +175,15 @@ class Hit:
 # each engine's rankings: inside an engine (nested prefetches) the inner ranking's ties came
 # in segment order, so the same query could answer in another order after a reopen.
 RRF_K = 2
+# What each space's ranking weighs inside that first fusion (rrf_fuse's rank scaling). The
+# description and the scene words both carry the image classifier's labels, so at equal
+# weights vision held two of a talking video's three votes and drowned what is said in it.
+# Measured with `shortlist eval` on the sample (57 queries), speech weight x scene weight:
+# 1 x 1 (before) all nDCG@10 .700, topic .536, multi .526; 1.5 x 0.5 .708, .575, .610;
+# 2 x 0.7 .709, .574, .625; 1.25 x 0.6 .706, .570, .566; every speech weight above 1 gained
+# topic and multi, none moved keyword queries or recall@10 without speech, except 2 x 0.5
+# (.546 -> .528). The speech vectors stand in for the moments in an older catalogue.
+SEARCH_SPACE_WEIGHTS = {TEXT: 1.0, MOMENTS: 1.5, SPEECH: 1.5, SCENE: 0.5}
 
 
 def rrf_fuse(rankings: Sequence[Sequence[str]], weights: Sequence[float] | None = None,
@@ -203,7 +212,8 @@ def fuse_search(nearest: Callable[[Sequence[float], str], Iterable[tuple[str, fl
                 depth: int) -> list[tuple[str, float]]:
     """A search's fused ranking (see RRF_K) from a store's own rankings: `nearest(vector,
     space)` and `keywords(sparse)`, each (id, score) pairs, at most `depth`, filtered."""
-    votes = [[v for v, _ in rrf_fuse([ranking(nearest(q, s)) for s in spaces])][:depth]
+    weights = [SEARCH_SPACE_WEIGHTS.get(s, 1.0) for s in spaces]
+    votes = [[v for v, _ in rrf_fuse([ranking(nearest(q, s)) for s in spaces], weights)][:depth]
              for q in dense]
     if sparse:
         votes.append(ranking(keywords(sparse)))
