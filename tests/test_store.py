@@ -252,6 +252,31 @@ def test_a_held_store_makes_others_wait_then_fail_clearly(tmp_path):
     assert EdgeStore(tmp_path / "q").count() == 0
 
 
+def _bytes_read_by_this_process() -> int:
+    return int(next(line for line in Path("/proc/self/io").read_text().splitlines()
+                    if line.startswith("rchar:")).split()[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux's /proc")
+def test_a_held_store_reads_its_catalogue_into_memory_when_it_opens_it(tmp_path):
+    """A server (a held store) reads its shard's files when it opens it, so that its first
+    searches do not wait on the disk; a one-off command's store does not."""
+    writer = EdgeStore(tmp_path / "q")
+    writer.upsert(_corpus(200)[1])
+    writer.close()
+    written = sum(f.stat().st_blocks * 512 for f in (tmp_path / "q" / "shards").rglob("*")
+                  if f.is_file() and "segments" in f.parts)  # the files' data, not holes
+    before = _bytes_read_by_this_process()
+    EdgeStore(tmp_path / "q").count()
+    one_off = _bytes_read_by_this_process() - before
+    held = EdgeStore(tmp_path / "q", hold=True)
+    before = _bytes_read_by_this_process()
+    assert held.count() == 200
+    read = _bytes_read_by_this_process() - before
+    assert 0.5 * written <= read <= 2 * written and one_off < 0.5 * written
+    held.close()
+
+
 def test_a_writer_killed_mid_batch_loses_no_written_batch_and_a_rerun_doubles_nothing(
         tmp_path):
     writer = _run(WRITER, str(tmp_path / "q"), "400", str(Path(__file__).parent), "0")
