@@ -80,3 +80,22 @@ def test_no_gpu_configured_means_cpu(tmp_path):
 def test_data_dir_defaults_to_the_user_data_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert Settings.load(env={}).data_dir == Path(tmp_path) / "shortlist"
+
+
+def test_a_comma_separated_querys_preferences_rank_in_words_and_speech_only():
+    """The whole query ranks in every space; each preference only where words are said or
+    written (records.PREFERENCE_SPACES), so a two-preference query costs 7 engine searches,
+    not 9."""
+    from shortlist.store.records import MOMENTS, SCENE, TEXT, fuse_search
+
+    asked: list[tuple[float, str]] = []
+
+    def nearest(vector, space):
+        asked.append((vector[0], space))
+        return [("a", 0.9), ("b", 0.5)] if vector[0] == 1.0 else [("b", 0.9)]
+
+    fused = fuse_search(nearest, lambda sparse: [], [[0.0], [1.0], [2.0]], {},
+                        [TEXT, MOMENTS, SCENE], None, depth=10)
+    assert sorted(asked) == [(0.0, MOMENTS), (0.0, SCENE), (0.0, TEXT), (1.0, MOMENTS),
+                             (1.0, TEXT), (2.0, MOMENTS), (2.0, TEXT)]
+    assert [v for v, _ in fused] == ["b", "a"]

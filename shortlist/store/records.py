@@ -184,6 +184,12 @@ RRF_K = 2
 # topic and multi, none moved keyword queries or recall@10 without speech, except 2 x 0.5
 # (.546 -> .528). The speech vectors stand in for the moments in an older catalogue.
 SEARCH_SPACE_WEIGHTS = {TEXT: 1.0, MOMENTS: 1.5, SPEECH: 1.5, SCENE: 0.5}
+# Each preference of a comma-separated query ("comedy, music") ranks in the description and
+# what is said; the whole query ranks in every space. Ranking the preferences in the scene
+# words too cost an engine search each (a third of a two-preference query's) and found no
+# more: `shortlist eval`, same ingest, multi nDCG@10 .610 with them, .625 without, topic
+# .575/.577, all else equal (the description alone: multi .544; speech alone: topic .561).
+PREFERENCE_SPACES = frozenset({TEXT, MOMENTS, SPEECH})
 
 
 def rrf_fuse(rankings: Sequence[Sequence[str]], weights: Sequence[float] | None = None,
@@ -211,10 +217,14 @@ def fuse_search(nearest: Callable[[Sequence[float], str], Iterable[tuple[str, fl
                 spaces: Sequence[str], extra: dict[str, list[float]] | None,
                 depth: int) -> list[tuple[str, float]]:
     """A search's fused ranking (see RRF_K) from a store's own rankings: `nearest(vector,
-    space)` and `keywords(sparse)`, each (id, score) pairs, at most `depth`, filtered."""
-    weights = [SEARCH_SPACE_WEIGHTS.get(s, 1.0) for s in spaces]
-    votes = [[v for v, _ in rrf_fuse([ranking(nearest(q, s)) for s in spaces], weights)][:depth]
-             for q in dense]
+    space)` and `keywords(sparse)`, each (id, score) pairs, at most `depth`, filtered.
+    `dense`: the whole query's vector, then each preference's (PREFERENCE_SPACES)."""
+    votes = []
+    for i, q in enumerate(dense):
+        ranked_in = spaces if i == 0 else [s for s in spaces if s in PREFERENCE_SPACES]
+        votes.append([v for v, _ in rrf_fuse(
+            [ranking(nearest(q, s)) for s in ranked_in],
+            [SEARCH_SPACE_WEIGHTS.get(s, 1.0) for s in ranked_in])][:depth])
     if sparse:
         votes.append(ranking(keywords(sparse)))
     votes += [ranking(nearest(q, s)) for s, q in (extra or {}).items()]
