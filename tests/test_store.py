@@ -95,21 +95,23 @@ def test_upsert_is_idempotent_and_search_fuses_dense_and_keywords(store):
     assert store.keyword_ranking("penguin", limit=5) == [] and store.count() == 2
 
 
+def _near(cos: float, axis: int) -> list[float]:
+    """A unit vector at cosine `cos` to the first axis, off along `axis`."""
+    v = np.zeros(384)
+    v[0], v[axis] = cos, np.sqrt(1 - cos * cos)
+    return v.tolist()
+
+
 def test_a_spoken_word_match_is_not_outvoted_by_the_dense_views_of_one_query(store):
     """A query's text, speech and scene rankings are three views of one reading of it: a
     video first in two of them must not bury the one video that says the word."""
-    def near(cos: float, axis: int) -> list[float]:
-        v = np.zeros(384)
-        v[0], v[axis] = cos, np.sqrt(1 - cos * cos)
-        return v.tolist()
-
     closeness = {"a": (0.99, 0.99, 0.9), "c": (0.9, 0.9, 0.99), "d": (0.8, 0.8, 0.8),
                  "e": (0.7, 0.7, 0.7), "b": (0.1, 0.1, 0.1)}  # text, speech, scene
     points = []
     for axis, (name, cos) in enumerate(closeness.items(), start=1):
-        point = _point(name * 16, near(cos[0], axis), "penguins" if name == "b" else "ice",
+        point = _point(name * 16, _near(cos[0], axis), "penguins" if name == "b" else "ice",
                        name.upper())
-        point.dense.update({SPEECH: near(cos[1], axis), SCENE: near(cos[2], axis)})
+        point.dense.update({SPEECH: _near(cos[1], axis), SCENE: _near(cos[2], axis)})
         points.append(point)
     store.upsert(points)
     query = [1.0] + [0.0] * 383
@@ -124,18 +126,13 @@ def test_what_is_said_outweighs_the_classifiers_words(store):
     """The description and the scene words both carry the image classifier's labels: a talk
     that is first by what it says outranks a silent photo first in those two views
     (records.SEARCH_SPACE_WEIGHTS; at equal weights all three tie and the photo's id wins)."""
-    def near(cos: float, axis: int) -> list[float]:
-        v = np.zeros(384)
-        v[0], v[axis] = cos, np.sqrt(1 - cos * cos)
-        return v.tolist()
-
     closeness = {"a": (0.9, None, 0.9), "b": (0.8, 0.8, 0.8), "e": (0.7, 0.95, 0.7)}
     points = []
     for axis, (name, (text, speech, scene)) in enumerate(closeness.items(), start=1):
-        point = _point(name * 16, near(text, axis), "ice", name.upper())
-        point.dense[SCENE] = near(scene, axis)
+        point = _point(name * 16, _near(text, axis), "ice", name.upper())
+        point.dense[SCENE] = _near(scene, axis)
         if speech is not None:  # "a" is a silent photo: no transcript, no moments
-            point.dense.update({SPEECH: near(speech, axis), MOMENTS: [near(speech, axis)]})
+            point.dense.update({SPEECH: _near(speech, axis), MOMENTS: [_near(speech, axis)]})
         points.append(point)
     store.upsert(points)
     hits = store.hybrid_search([[1.0] + [0.0] * 383], {}, "", limit=3)

@@ -597,7 +597,7 @@ class EdgeStore:
         return [_payload(r) for r in records]
 
 
-def read_into_page_cache(shard_dir: Path, wait_s: float) -> threading.Thread | None:
+def read_into_page_cache(shard_dir: Path, wait_s: float) -> None:
     """Read a held shard's segment files once, so that the operating system has them in
     memory before searches need them; waits up to `wait_s` for it, then lets it finish in
     the background. Vectors are memory-mapped (Cold: a one-off command opens fast) and HNSW
@@ -605,14 +605,14 @@ def read_into_page_cache(shard_dir: Path, wait_s: float) -> threading.Thread | N
     a fresh server waited on the disk (text space 47-146 ms a ranking, then 4 ms once read);
     `posix_fadvise(WILLNEED)` did not fill the cache here, a plain read of the 1.2 GB did in
     1.1 s. A shard larger than half the machine's memory is left to the page cache's own
-    judgement. Returns the thread."""
+    judgement."""
     files = [f for f in (shard_dir / "segments").rglob("*") if f.is_file()]
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         memory = 0
     if memory and sum(f.stat().st_blocks * 512 for f in files) > memory // 2:
-        return None
+        return
 
     def read_all() -> None:
         buffer = bytearray(1 << 22)
@@ -625,7 +625,6 @@ def read_into_page_cache(shard_dir: Path, wait_s: float) -> threading.Thread | N
     thread = threading.Thread(target=read_all, name="shortlist-page-cache", daemon=True)
     thread.start()
     thread.join(wait_s)
-    return thread
 
 
 def _read_data_of(file: Path, buffer: bytearray) -> None:
@@ -634,20 +633,21 @@ def _read_data_of(file: Path, buffer: bytearray) -> None:
     zeros."""
     with open(file, "rb", buffering=0) as handle:
         fd, size = handle.fileno(), os.fstat(handle.fileno()).st_size
+        if not hasattr(os, "SEEK_DATA"):  # no way to tell data from holes: read it all
+            while handle.readinto(buffer):
+                pass
+            return
         position = 0
         while position < size:
             try:
-                start = os.lseek(fd, position, getattr(os, "SEEK_DATA", os.SEEK_SET))
-                end = os.lseek(fd, start, os.SEEK_HOLE) if hasattr(os, "SEEK_HOLE") else size
+                start = os.lseek(fd, position, os.SEEK_DATA)
             except OSError:  # ENXIO: no data after `position`
                 return
+            end = os.lseek(fd, start, os.SEEK_HOLE)
             os.lseek(fd, start, os.SEEK_SET)
-            left = end - start
-            while left > 0:
-                got = handle.readinto(memoryview(buffer)[:min(left, len(buffer))])
-                if not got:
-                    return
-                left -= got
+            while start < end and (got := handle.readinto(
+                    memoryview(buffer)[:min(end - start, len(buffer))])):
+                start += got
             position = end
 
 
