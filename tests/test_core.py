@@ -85,17 +85,22 @@ def test_data_dir_defaults_to_the_user_data_folder(monkeypatch, tmp_path):
 def test_a_comma_separated_querys_preferences_rank_in_words_and_speech_only():
     """The whole query ranks in every space; each preference only where words are said or
     written (records.PREFERENCE_SPACES), so a two-preference query costs 7 engine searches,
-    not 9."""
-    from shortlist.store.records import MOMENTS, SCENE, TEXT, fuse_search
+    not 9, and the store is asked for all of them (and the keywords) at once."""
+    from shortlist.store.records import KEYWORDS, MOMENTS, SCENE, TEXT, fuse_search
 
-    asked: list[tuple[float, str]] = []
+    batches: list[list[tuple[str, float]]] = []
 
-    def nearest(vector, space):
-        asked.append((vector[0], space))
-        return [("a", 0.9), ("b", 0.5)] if vector[0] == 1.0 else [("b", 0.9)]
+    def rank(requests):
+        batches.append([(space, q if space == KEYWORDS else q[0]) for space, q in requests])
+        return [[("c", 1.0)] if space == KEYWORDS
+                else [("a", 0.9), ("b", 0.5)] if q[0] == 1.0 else [("b", 0.9)]
+                for space, q in requests]
 
-    fused = fuse_search(nearest, lambda sparse: [], [[0.0], [1.0], [2.0]], {},
-                        [TEXT, MOMENTS, SCENE], None, depth=10)
-    assert sorted(asked) == [(0.0, MOMENTS), (0.0, SCENE), (0.0, TEXT), (1.0, MOMENTS),
-                             (1.0, TEXT), (2.0, MOMENTS), (2.0, TEXT)]
-    assert [v for v, _ in fused] == ["b", "a"]
+    fused = fuse_search(rank, [[0.0], [1.0], [2.0]], {7: 1.0}, [TEXT, MOMENTS, SCENE], None,
+                        depth=10)
+    assert len(batches) == 1
+    assert sorted(batches[0], key=str) == sorted(
+        [(TEXT, 0.0), (MOMENTS, 0.0), (SCENE, 0.0), (TEXT, 1.0), (MOMENTS, 1.0), (TEXT, 2.0),
+         (MOMENTS, 2.0), (KEYWORDS, {7: 1.0})], key=str)
+    # "b" is in three of the four votes; "a" and "c" lead one each and tie, in id order.
+    assert [v for v, _ in fused] == ["b", "a", "c"]

@@ -38,6 +38,7 @@ from shortlist.store.records import (
     RRF_K,
     TEXT_SPACES,
     Hit,
+    RankRequest,
     SearchFilters,
     VideoPoint,
     by_best_part,
@@ -70,6 +71,8 @@ HNSW_EF = 256
 # read_into_page_cache): 1.1 s for 100k videos from a cold disk; a slower disk or a bigger
 # catalogue goes on reading while the server answers.
 WARM_WAIT_S = 10.0
+# Point ids whose video ids a store remembers (about 150 bytes each) before it starts over.
+MAX_REMEMBERED_IDS = 500_000
 
 
 class EdgeStore:
@@ -91,6 +94,8 @@ class EdgeStore:
         self._retired: list[tuple[Any, Path]] = []  # replaced shards still in use here
         self._unindexed = 0  # points this process wrote to the live shard since optimize
         self._size: int | None = None  # points in the live shard, when last counted here
+        # Point id -> video id, learnt from payloads read (see _video_ids_of).
+        self._video_id_of: dict[int, str] = {}
         self._folder_lock = None  # the open lock file while this process has the shard
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()
@@ -464,37 +469,60 @@ class EdgeStore:
         """The engine's rankings (each query vector in each space, the keywords, and another
         model's query vector per space in `extra`), filtered in the engine, fused by
         records.fuse_search."""
-        from qdrant_edge import Query, SparseVector
-
         flt = edge_filter(filters or SearchFilters())
         depth = max(50, (limit + offset) * 4)
-        params = self._dense_params()
-
-        def keywords(sp: dict[int, float]) -> list[tuple[str, float]]:
-            idx = sorted(sp)
-            return self._scored(Query.Nearest(SparseVector(idx, [float(sp[i]) for i in idx]),
-                                              using=KEYWORDS), depth, flt)
-
         with self._live():  # one open shard for every ranking of this search
-            fused = fuse_search(
-                lambda q, space: self._scored(Query.Nearest(list(q), using=space), depth, flt,
-                                              params), keywords,
-                dense, sparse, searchable(spaces, self._layout),
-                by_best_part(extra, self._layout), depth
-            )[:offset + 2 * limit]
+            fused = fuse_search(lambda requests: self._rankings(requests, depth, flt), dense,
+                                sparse, searchable(spaces, self._layout),
+                                by_best_part(extra, self._layout), depth)[:offset + 2 * limit]
             payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in fused])}
         return page_of([Hit(v, score, payloads[v]) for v, score in fused if v in payloads],
                        offset, limit)
 
-    def _scored(self, query, limit: int, flt, params=None) -> list[tuple[str, float]]:
-        """(video id, score) of one engine ranking."""
-        from qdrant_edge import QueryRequest
+    def _rankings(self, requests: Sequence[RankRequest], depth: int, flt
+                  ) -> list[list[tuple[str, float]]]:
+        """(video id, score) of each ranking, asked of the engine as one batch: it plans
+        them together (a two-preference search's 8 rankings at 10k: 6.8 ms as one batch,
+        7.4 ms one by one)."""
+        from qdrant_edge import Query, QueryBatchRequest, QueryRequest, SparseVector
+
+        dense_params = self._dense_params()
+
+        def request(space: str, query) -> QueryRequest:
+            if space == KEYWORDS:
+                idx = sorted(query)
+                query, params = SparseVector(idx, [float(query[i]) for i in idx]), None
+            else:
+                query, params = list(query), dense_params
+            return QueryRequest(limit=depth, query=Query.Nearest(query, using=space),
+                                filter=flt, params=params, with_payload=False,
+                                with_vector=False)
 
         with self._live() as shard:
-            found = shard.query(QueryRequest(limit=limit, query=query, filter=flt,
-                                             params=params, with_payload=["video_id"],
-                                             with_vector=False))
-        return [(str((p.payload or {}).get("video_id")), float(p.score)) for p in found]
+            found = shard.query_batch(QueryBatchRequest([request(*r) for r in requests]))
+            names = self._video_ids_of(shard, [p for points in found for p in points])
+        out, at = [], 0
+        for points in found:
+            out.append([(v, float(p.score)) for v, p in zip(names[at:at + len(points)], points,
+                                                             strict=True) if v])
+            at += len(points)
+        return out
+
+    def _video_ids_of(self, shard, points: Sequence[Any]) -> list[str]:
+        """The video id of each point. A point id is a hash of its video id (store/ids.py),
+        so the pair never changes and is remembered: a ranking then names its videos without
+        reading a payload per result (a third of a 50-result ranking's time at 10k). Only
+        points not seen before are read, all in one call; keyed by the id's integer, whose
+        hash is C's (a UUID's is Python's)."""
+        known = self._video_id_of
+        keys = [p.id.int for p in points]
+        unseen = [p.id for p, k in zip(points, keys, strict=True) if k not in known]
+        if unseen:
+            if len(known) > MAX_REMEMBERED_IDS:
+                known.clear()
+            for r in shard.retrieve(unseen, with_payload=["video_id"], with_vector=False):
+                known[r.id.int] = str((r.payload or {}).get("video_id"))
+        return [known.get(k, "") for k in keys]
 
     def _dense_params(self):
         from qdrant_edge import SearchParams
@@ -555,8 +583,8 @@ class EdgeStore:
             found = shard.query(QueryRequest(
                 limit=limit, query=Query.Nearest(vector, using=using),
                 params=self._dense_params(), filter=edge_filter(SearchFilters(), exclude),
-                with_payload=["video_id"]))
-        return [str((p.payload or {}).get("video_id")) for p in found]
+                with_payload=False))
+            return [v for v in self._video_ids_of(shard, found) if v]
 
     def keyword_ranking(self, text: str, limit: int, exclude: Sequence[str] = ()) -> list[str]:
         """Video ids ranked by the words of `text` (IDF-weighted sparse vectors)."""
@@ -572,8 +600,8 @@ class EdgeStore:
             found = shard.query(QueryRequest(
                 limit=limit, query=Query.Nearest(SparseVector(idx, [sparse[i] for i in idx]),
                                                  using=KEYWORDS),
-                filter=edge_filter(SearchFilters(), exclude), with_payload=["video_id"]))
-        return [str((p.payload or {}).get("video_id")) for p in found]
+                filter=edge_filter(SearchFilters(), exclude), with_payload=False))
+            return [v for v in self._video_ids_of(shard, found) if v]
 
     def vectors(self, video_ids: Sequence[str], spaces: Sequence[str] | None = None
                 ) -> dict[str, dict[str, list]]:

@@ -31,6 +31,7 @@ import numpy as np
 from shortlist.errors import StoreUnavailable
 from shortlist.store.records import (
     DIMENSIONS,
+    KEYWORDS,
     MULTIVECTOR_SPACES,
     RRF_K,
     TEXT_SPACES,
@@ -407,8 +408,9 @@ class PgVectorStore:
         depth = max(50, (limit + offset) * 4)
         with self._cursor() as cur:
             self._live(cur)  # the live catalogue's layout is known from here
-        fused = fuse_search(lambda q, s: self._nearest(q, s, depth, filters),
-                            lambda sp: self._keywords(sp, depth, filters), dense, sparse,
+        fused = fuse_search(lambda requests: [
+            self._keywords(q, depth, filters) if s == KEYWORDS
+            else self._nearest(q, s, depth, filters) for s, q in requests], dense, sparse,
                             searchable(spaces, self._layout),
                             by_best_part(extra, self._layout), depth)[:offset + 2 * limit]
         return page_of(self._hits(fused), offset, limit)

@@ -22,6 +22,7 @@ from shortlist.store.records import (
     RRF_K,
     TEXT_SPACES,
     Hit,
+    RankRequest,
     SearchFilters,
     VideoPoint,
     by_best_part,
@@ -257,21 +258,22 @@ class QdrantServerStore:
         query_filter = qdrant_filter(filters or SearchFilters())
         depth = max(50, (limit + offset) * 4)
 
-        def scored(query, using: str) -> list[tuple[str, float]]:
-            if using in MULTIVECTOR_SPACES:
-                query = [query]  # a multivector space takes a query of vectors
-            found = self.client.query_points(self.collection, query=query, using=using,
-                                             limit=depth, query_filter=query_filter,
-                                             with_payload=["video_id"])
-            return [(str((p.payload or {}).get("video_id")), float(p.score))
-                    for p in found.points]
+        def rank(requests: Sequence[RankRequest]) -> list[list[tuple[str, float]]]:
+            """Every ranking in one request to the server, not one round trip each."""
+            asked = []
+            for using, query in requests:
+                if using == KEYWORDS:
+                    idx = sorted(query)
+                    query = m.SparseVector(indices=idx, values=[query[i] for i in idx])
+                else:  # a multivector space takes a query of vectors
+                    query = [list(query)] if using in MULTIVECTOR_SPACES else list(query)
+                asked.append(m.QueryRequest(query=query, using=using, limit=depth,
+                                            filter=query_filter, with_payload=["video_id"]))
+            answers = self.client.query_batch_points(self.collection, requests=asked)
+            return [[(str((p.payload or {}).get("video_id")), float(p.score))
+                     for p in answer.points] for answer in answers]
 
-        def keywords(sp: dict[int, float]) -> list[tuple[str, float]]:
-            idx = sorted(sp)
-            return scored(m.SparseVector(indices=idx, values=[sp[i] for i in idx]), KEYWORDS)
-
-        fused = fuse_search(lambda q, space: scored(list(q), space), keywords, dense, sparse,
-                            searchable(spaces, self.layout()),
+        fused = fuse_search(rank, dense, sparse, searchable(spaces, self.layout()),
                             by_best_part(extra, self.layout()), depth)[:offset + 2 * limit]
         payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in fused])}
         return page_of([Hit(v, score, payloads[v]) for v, score in fused if v in payloads],

@@ -211,24 +211,32 @@ def ranking(scored: Iterable[tuple[str, float]]) -> list[str]:
     return [v for v, _ in sorted(scored, key=lambda vs: (-round(vs[1], 6), vs[0]))]
 
 
-def fuse_search(nearest: Callable[[Sequence[float], str], Iterable[tuple[str, float]]],
-                keywords: Callable[[dict[int, float]], Iterable[tuple[str, float]]],
+# One ranking a search asks a store for: (space, query), the query a dense vector, or for
+# KEYWORDS the sparse {token: weight}. A search asks for all of its rankings at once, so a
+# store runs them as one batch (the engine plans them together; a server gets one request).
+RankRequest = tuple[str, Any]
+
+
+def fuse_search(rank: Callable[[Sequence[RankRequest]], Sequence[Iterable[tuple[str, float]]]],
                 dense: Sequence[Sequence[float]], sparse: dict[int, float],
                 spaces: Sequence[str], extra: dict[str, list[float]] | None,
                 depth: int) -> list[tuple[str, float]]:
-    """A search's fused ranking (see RRF_K) from a store's own rankings: `nearest(vector,
-    space)` and `keywords(sparse)`, each (id, score) pairs, at most `depth`, filtered.
+    """A search's fused ranking (see RRF_K) from a store's own rankings: `rank(requests)`
+    answers each request with (id, score) pairs, at most `depth`, filtered, in order.
     `dense`: the whole query's vector, then each preference's (PREFERENCE_SPACES)."""
-    votes = []
+    requests: list[RankRequest] = []
+    groups = []  # per dense query: (index of its request, that space's weight)
     for i, q in enumerate(dense):
         ranked_in = spaces if i == 0 else [s for s in spaces if s in PREFERENCE_SPACES]
-        votes.append([v for v, _ in rrf_fuse(
-            [ranking(nearest(q, s)) for s in ranked_in],
-            [SEARCH_SPACE_WEIGHTS.get(s, 1.0) for s in ranked_in])][:depth])
-    if sparse:
-        votes.append(ranking(keywords(sparse)))
-    votes += [ranking(nearest(q, s)) for s, q in (extra or {}).items()]
-    return rrf_fuse(votes)
+        groups.append([(len(requests) + j, SEARCH_SPACE_WEIGHTS.get(s, 1.0))
+                       for j, s in enumerate(ranked_in)])
+        requests += [(s, q) for s in ranked_in]
+    alone = [(KEYWORDS, sparse)] if sparse else []  # each one vote of its own
+    alone += list((extra or {}).items())
+    answers = [ranking(found) for found in rank(requests + alone)]
+    votes = [[v for v, _ in rrf_fuse([answers[j] for j, _ in group],
+                                     [w for _, w in group])][:depth] for group in groups]
+    return rrf_fuse(votes + answers[len(requests):])
 
 
 def dense_only(vector, spaces: Sequence[str] | None = None) -> dict[str, Any]:
