@@ -456,6 +456,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # one) run instead of the process dying on the spot.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"Shortlist on http://{args.host}:{args.port}/ (API docs at /docs)", flush=True)
+    _collect_less_while_serving()
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
@@ -473,6 +474,20 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _collect_less_while_serving() -> None:
+    """A request's objects are freed by reference counting as it returns (600 searches and
+    recommendations at 10k left fewer than 7000 for the collector), so Python's default
+    passes, one per 700 new containers, only walked live data mid-request: a
+    recommendation's vectors as lists (274 passes, 0.4 s in those 600 requests) and, in a
+    full pass, the ~60k objects the server holds for its life (42 ms inside one request).
+    Those are frozen out of the collector's sight, and passes come ten times less often."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(7000, 10, 10)
 
 
 def _served_hosts(host: str) -> tuple[str, ...]:
