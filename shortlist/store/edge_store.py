@@ -577,31 +577,19 @@ class EdgeStore:
     def nearest(self, vector: list[float], using: str, limit: int,
                 exclude: Sequence[str] = ()) -> list[str]:
         """Video ids nearest to `vector` in the space `using`, leaving out `exclude`."""
-        from qdrant_edge import Query, QueryRequest
-
-        with self._live() as shard:
-            found = shard.query(QueryRequest(
-                limit=limit, query=Query.Nearest(vector, using=using),
-                params=self._dense_params(), filter=edge_filter(SearchFilters(), exclude),
-                with_payload=False))
-            return [v for v in self._video_ids_of(shard, found) if v]
+        (found,) = self._rankings([(using, vector)], limit, edge_filter(SearchFilters(), exclude))
+        return [v for v, _ in found]
 
     def keyword_ranking(self, text: str, limit: int, exclude: Sequence[str] = ()) -> list[str]:
         """Video ids ranked by the words of `text` (IDF-weighted sparse vectors)."""
-        from qdrant_edge import Query, QueryRequest, SparseVector
-
         from shortlist.text import query_sparse
 
         sparse = query_sparse(text)
         if not sparse:
             return []
-        idx = sorted(sparse)
-        with self._live() as shard:
-            found = shard.query(QueryRequest(
-                limit=limit, query=Query.Nearest(SparseVector(idx, [sparse[i] for i in idx]),
-                                                 using=KEYWORDS),
-                filter=edge_filter(SearchFilters(), exclude), with_payload=False))
-            return [v for v in self._video_ids_of(shard, found) if v]
+        (found,) = self._rankings([(KEYWORDS, sparse)], limit,
+                                  edge_filter(SearchFilters(), exclude))
+        return [v for v, _ in found]
 
     def vectors(self, video_ids: Sequence[str], spaces: Sequence[str] | None = None
                 ) -> dict[str, dict[str, list]]:
