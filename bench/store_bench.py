@@ -131,11 +131,13 @@ def index_recall(size: int, kind: str, queries: int = 100) -> dict:
         Point,
         Query,
         QueryRequest,
+        ScalarQuantizationConfig,
+        ScalarType,
         SearchParams,
         UpdateOperation,
     )
 
-    from shortlist.store.edge_store import HNSW_EF
+    from shortlist.store.edge_store import EXACT_UP_TO, HNSW_EF, QUANTILE, dense_search_params
 
     rng = np.random.default_rng(3)
     if kind == "random":
@@ -148,7 +150,8 @@ def index_recall(size: int, kind: str, queries: int = 100) -> dict:
     matrix = (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         shard = EdgeShard.create(tmp, EdgeConfig(vectors={"t": EdgeVectorParams(
-            size=384, distance=Distance.Cosine)}))
+            size=384, distance=Distance.Cosine)}, quantization_config=ScalarQuantizationConfig(
+                ScalarType.Int8, quantile=QUANTILE, always_ram=True)))  # as the store's
         for start in range(0, size, 1000):
             shard.update(UpdateOperation.upsert_points([
                 Point(id=str(uuid.UUID(int=i + 1)), vector={"t": matrix[i].tolist()},
@@ -156,7 +159,7 @@ def index_recall(size: int, kind: str, queries: int = 100) -> dict:
         shard.optimize()
         out: dict = {"size": size, "vectors": kind, "hnsw_ef": HNSW_EF}
         for name, params in (("exact", SearchParams(exact=True)),
-                             ("hnsw", SearchParams(hnsw_ef=HNSW_EF))):
+                             ("hnsw", dense_search_params(max(size, EXACT_UP_TO + 1)))):
             hits, samples = 0, []
             for q in probes:
                 exact = set(np.argsort(-(matrix @ q.astype(np.float32)))[:10].tolist())
@@ -178,7 +181,7 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--server-up-to", type=int, default=10000)
-    ap.add_argument("--recall-sizes", type=int, nargs="*", default=[100000])
+    ap.add_argument("--recall-sizes", type=int, nargs="*", default=[10000, 100000])
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = ap.parse_args()
     results = {"machine": f"{os.cpu_count()} cores", "rows": []}

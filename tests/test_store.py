@@ -175,6 +175,42 @@ def test_reads_and_rankings_agree_with_exact_search(store):
     assert speech and all(h.payload["has_speech"] for h in speech)
 
 
+@pytest.mark.slow
+def test_past_exact_search_the_index_finds_what_exact_search_finds(tmp_path):
+    """Beyond EXACT_UP_TO the embedded store walks HNSW on int8 copies of the vectors: on
+    vectors shaped like sentence embeddings (a low-dimensional latent plus noise) its top 10
+    must be exact search's, and a recommendation's candidates nearly so."""
+    from shortlist.store.edge_store import EXACT_UP_TO
+
+    rng = np.random.default_rng(7)
+    n = int(EXACT_UP_TO * 1.6)  # past the engine's own full-scan size, so HNSW is built
+    latent = rng.normal(size=(32, 384))
+    vecs = rng.normal(size=(n, 32)) @ latent + 0.5 * np.sqrt(32) * rng.normal(size=(n, 384))
+    unit = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+    store = EdgeStore(tmp_path / "q")
+    try:
+        for start in range(0, n, 1000):
+            store.upsert([_point(f"{i:016x}", unit[i], "w", "t", rng_seed=i)
+                          for i in range(start, min(n, start + 1000))])
+        store.optimize()
+        found = total = 0
+        for k in rng.choice(n, 20, replace=False):
+            query = unit[k] + 0.05 * rng.normal(size=384)
+            exact = {f"{i:016x}" for i in np.argsort(-unit @ query)[:10]}
+            found += len(exact & set(store.nearest(query.tolist(), TEXT, 10)))
+            total += 10
+        assert found / total >= 0.99
+        liked = rng.choice(n, 10, replace=False)
+        best = (unit @ unit[liked].T).max(axis=1)
+        best[liked] = -np.inf
+        exact = {f"{i:016x}" for i in np.argsort(-best)[:40]}
+        got = store.liked_neighbours([{TEXT: unit[i].tolist()} for i in liked], [],
+                                     {TEXT: 1.0}, 40, exclude=[f"{i:016x}" for i in liked])
+        assert len(exact & {h.video_id for h in got}) >= 38
+    finally:
+        store.close()
+
+
 def test_a_rebuild_is_invisible_until_switched_and_a_failed_one_leaves_the_live(store):
     _, points = _corpus(10)
     store.upsert(points)

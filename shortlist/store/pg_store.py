@@ -50,7 +50,7 @@ from shortlist.store.records import (
     searchable,
 )
 
-EXACT_UP_TO = 20_000  # as the embedded store: below this, exact scans (the index is approximate)
+EXACT_UP_TO = 20_000  # below this, exact scans (the index is approximate)
 HNSW_EF = 256
 ALIASES = "shortlist_aliases"
 FILTER_COLUMNS = {"tags": "text[]", "genres": "text[]", "duration_s": "double precision",
