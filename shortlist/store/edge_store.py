@@ -747,5 +747,8 @@ def _payload(record) -> dict[str, Any]:
 
 def _hit(p) -> Hit:
     payload = _payload(p)
+    # Read once: each read of a point's `vector` converts all its floats to Python anew
+    # (80 hits' five spaces: 2.4 ms a read, which was done twice per hit).
+    vector = p.vector
     return Hit(str(payload.get("video_id")), float(p.score), payload,
-               dense_only(p.vector) if p.vector else None)
+               dense_only(vector) if vector else None)
