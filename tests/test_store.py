@@ -211,6 +211,24 @@ def test_past_exact_search_the_index_finds_what_exact_search_finds(tmp_path):
         store.close()
 
 
+def test_small_ingests_by_separate_processes_add_up_to_an_index_build(tmp_path, monkeypatch):
+    """Each ingest is a process of its own: the engine counts what they left outside its
+    index, so a catalogue grown by small ingests gets indexed without a reindex."""
+    from shortlist.store import edge_store
+
+    monkeypatch.setattr(edge_store, "OPTIMIZE_AFTER", 40)
+    _, points = _corpus(90)  # text, visual and audio only: other spaces are missing
+    for start in range(0, 90, 30):
+        ingest = EdgeStore(tmp_path / "q")
+        ingest.upsert(points[start:start + 30])
+        ingest.close()
+    store = EdgeStore(tmp_path / "q")
+    assert store.unindexed_videos() == 30  # the second ingest indexed the first 60
+    assert store.count() == 90
+    assert store.nearest(points[75].dense[TEXT], TEXT, 1) == [points[75].video_id]
+    store.close()
+
+
 def test_a_rebuild_is_invisible_until_switched_and_a_failed_one_leaves_the_live(store):
     _, points = _corpus(10)
     store.upsert(points)
