@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from shortlist.models.imagenet_words import class_names
 from shortlist.models.wordnet import class_tags, class_words, noun_keywords
 from shortlist.text import sound_keys
@@ -28,6 +32,19 @@ def test_classes_named_like_other_things_get_no_false_words():
 def test_tags_are_plain_words_not_latin_names():
     assert class_tags(_index("tabby")) == ("domestic cat",)
     assert all(t.islower() for i in range(0, 1000, 7) for t in class_tags(i))
+
+
+def test_a_classs_words_come_in_the_same_order_in_every_process():
+    """Croquet ball is a kind of two things; their order (and so a tied tag's, and a
+    title's) must not depend on the process's string hash salt. Salts 1 and 9 order NLTK's
+    set of the two links differently (nltk 3.10)."""
+    code = ("from shortlist.models.wordnet import class_tags, class_words; "
+            f"print(class_tags({_index('croquet ball')}), class_words({_index('croquet ball')}))")
+    runs = {subprocess.run([sys.executable, "-c", code], env={**os.environ,
+                                                                "PYTHONHASHSEED": str(seed)},
+                           capture_output=True, text=True, check=True).stdout
+            for seed in (1, 9)}
+    assert len(runs) == 1 and "croquet equipment" in runs.pop()
 
 
 def test_spoken_tags_are_nouns_and_names_without_filler():

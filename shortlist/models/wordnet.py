@@ -99,7 +99,7 @@ def class_words(index: int, hypernym_levels: int = 1, kind: bool = True) -> tupl
     words = _lemmas(synset)
     level = [synset]
     for _ in range(hypernym_levels):
-        level = [h for s in level for h in s.hypernyms()]
+        level = [h for s in level for h in _hypernyms(s)]
         words += [w for s in level for w in _lemmas(s)]
     if kind:
         lexname = synset.lexname().split(".", 1)[1]
@@ -113,12 +113,20 @@ def class_tags(index: int) -> tuple[str, ...]:
     """Plain tag words for a class: the common name of what it is a kind of ("tabby" ->
     "domestic cat", "sports car" -> "car"), leaving out Latin and proper names."""
     synset = synset_of_class(index)
-    names = [h.lemma_names()[0].replace("_", " ") for h in synset.hypernyms()]
+    names = [h.lemma_names()[0].replace("_", " ") for h in _hypernyms(synset)]
     return tuple(n for n in dict.fromkeys(names) if n.islower())
 
 
 def class_gloss(index: int) -> str:
     return synset_of_class(index).definition()
+
+
+def _hypernyms(synset) -> list:
+    """In one fixed order, by their place in the database file. NLTK keeps a synset's
+    links in a set, so its `hypernyms()` order changed from process to process (string
+    hashes are salted), and with it the order of tied tags and a title: ingesting the same
+    video twice gave "Croquet ball and croquet equipment", then "Croquet ball and ball"."""
+    return sorted(synset.hypernyms(), key=lambda h: h.offset())
 
 
 def _lemmas(synset) -> list[str]:
