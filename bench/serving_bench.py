@@ -150,7 +150,7 @@ def cold_starts(data_dir: Path, ids: list[str], runs: int = 5) -> dict:
     commands["python -c 'import shortlist' (baseline)"] = ["-c", "import shortlist"]
     commands[MODEL_BASELINE] = ["-c", "import shortlist.cli, shortlist.recommend.search; "
                                 "from shortlist.models.text_embedding import MiniLMEmbedder; "
-                                "MiniLMEmbedder().embed(['warm up'])"]
+                                "MiniLMEmbedder().embed_query(['warm up'])"]
     out = {}
     for name, args in commands.items():
         times = []

@@ -98,6 +98,19 @@ def test_minilm_matches_sentence_transformers():
     assert np.allclose((ours * reference).sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_queries_run_an_8bit_graph_whose_vectors_match_the_catalogues(tmp_path):
+    import onnx
+
+    e = MiniLMEmbedder(cache_dir=tmp_path)
+    texts = ["sci-fi, dark tone", "a cat", "A long talk about taxes and budgets. " * 30,
+             "the Ajanta caves are famous for their paintings", "ok"]
+    catalogue, queries = e.embed(texts), e.embed_query(texts)
+    agreement = (catalogue * queries).sum(axis=1)
+    assert agreement.min() > 0.998 and not np.allclose(catalogue, queries, atol=1e-4)
+    graph = onnx.load(str(next(tmp_path.glob("minilm-*/query.onnx"))), load_external_data=False)
+    assert [n.op_type for n in graph.graph.node].count("MatMulNBits") == 6 * 6  # every layer's
+
+
 def test_minilm_graph_is_built_once_and_works_without_a_writable_cache(tmp_path):
     cache = tmp_path / "cache"
     first = MiniLMEmbedder(cache_dir=cache).embed(["a red bicycle"])

@@ -12,7 +12,7 @@ import importlib.util
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -52,33 +52,39 @@ class MiniLMEmbedder:
         self.model_dir = model_dir
         self.cache_dir = cache_dir or user_cache_dir()
         self.threads = threads
-        self._session = None
+        self._sessions: dict[bool, Any] = {}  # by for_queries (minilm_graph.GRAPHS)
         self._tokenizer = None
         self._lock = threading.Lock()
 
-    def load(self) -> None:
-        """Load the weights now (they load on first use otherwise)."""
+    def load(self, for_queries: bool = False) -> Any:
+        """Load the weights now (they load on first use otherwise). Catalogue text and
+        queries run different graphs (shortlist/models/minilm_graph.py), each loaded when
+        first needed: a `shortlist search` loads only the query one."""
         with self._lock:
-            if self._session is None:
+            if for_queries not in self._sessions:
                 import onnxruntime as ort
                 from tokenizers import Tokenizer
 
                 from shortlist.models.minilm_graph import compiled_graph
 
                 folder = self.model_dir or bundled_minilm_dir()
-                tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-                tok.enable_truncation(max_length=self.max_tokens)
-                tok.enable_padding(pad_id=0, pad_token="[PAD]")
-                model = compiled_graph(folder / "model.safetensors", self.cache_dir)
+                if self._tokenizer is None:
+                    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+                    tok.enable_truncation(max_length=self.max_tokens)
+                    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+                    self._tokenizer = tok
+                model = compiled_graph(folder / "model.safetensors", self.cache_dir,
+                                       for_queries)
                 opts = ort.SessionOptions()
                 opts.intra_op_num_threads = max(1, self.threads)
                 opts.inter_op_num_threads = 1
-                self._session = ort.InferenceSession(model, opts,
-                                                     providers=["CPUExecutionProvider"])
-                self._tokenizer = tok
+                self._sessions[for_queries] = ort.InferenceSession(
+                    model, opts, providers=["CPUExecutionProvider"])
+            return self._sessions[for_queries]
 
-    def embed(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
-        self.load()
+    def embed(self, texts: Sequence[str], batch_size: int = 16,
+              for_queries: bool = False) -> np.ndarray:
+        session = self.load(for_queries)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
             chunk = list(texts[start:start + batch_size])
@@ -86,9 +92,9 @@ class MiniLMEmbedder:
             feed = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
                     "attention_mask": np.array([e.attention_mask for e in encodings],
                                                dtype=np.int64)}
-            out[start:start + len(chunk)] = self._session.run(None, feed)[0]
+            out[start:start + len(chunk)] = session.run(None, feed)[0]
         return out
 
     def embed_query(self, texts: Sequence[str]) -> np.ndarray:
-        """MiniLM embeds a query as any other text."""
-        return self.embed(texts)
+        """MiniLM embeds a query as any other text, with 8-bit weights for speed."""
+        return self.embed(texts, for_queries=True)
