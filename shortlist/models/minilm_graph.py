@@ -7,9 +7,9 @@ search's time. The package ships safetensors only, and an export through torch w
 import torch; the graph is small enough to write down here.
 
 Queries run a second graph whose layer weights are 8-bit (see `quantized`): a query is a
-few tokens, so the float graph spends its time reading 42 MB of weights; 8-bit ones
-(11 MB) stay in the processor's cache. Catalogue text keeps the float graph, so stored
-vectors do not change.
+few tokens, so the float graph spends its time reading 42 MB of weights; 8-bit ones (12 MB
+with their scales) stay in the processor's cache. Catalogue text keeps the float graph, so
+stored vectors do not change.
 
 Building needs the `onnx` package (0.7 s to import), so the graph is built once and kept
 in a cache folder (see `compiled_graph`).
