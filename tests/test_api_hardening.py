@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from shortlist.api import app as api
 from shortlist.api.schemas import PointIn
 from shortlist.settings import Settings
-from shortlist.store.records import TEXT
+from shortlist.store.records import MOMENTS, TEXT
 from tests.points import make_point
 
 TOKEN = "token-of-this-user"
@@ -76,6 +76,21 @@ def test_serve_leaves_its_token_for_this_user_only(tmp_path):
     assert token_file(tmp_path).exists()
     remove_token(tmp_path, token)
     assert not token_file(tmp_path).exists()
+
+
+def test_a_talking_videos_moments_are_written_through_the_server(client, settings):
+    """`shortlist ingest` while `serve` runs sends its points here: a talking video's moments
+    are several vectors, each of the space's size, not one vector of that many numbers."""
+    talk = make_point(1, "A talk in three parts", settings.media_dir)
+    talk.dense[MOMENTS] = [talk.dense[TEXT]] * 3
+    assert _write(client, talk).status_code == 200
+    assert client.get("/videos").json()["total"] == 1
+
+    odd = make_point(2, "A moment of the wrong size", settings.media_dir)
+    odd.dense[MOMENTS] = [talk.dense[TEXT], [0.5, 0.5]]
+    refused = _write(client, odd)
+    assert refused.status_code == 422 and "dense.moments has 2 dimensions" in refused.text
+    assert client.get("/videos").json()["total"] == 1
 
 
 def test_a_bad_point_is_a_422_naming_the_field_and_harms_nothing(client, settings):
