@@ -266,22 +266,24 @@ def test_results_have_the_cli_shape(cli_results):
     json.dumps(cli_results)
 
 
-def test_ingest_while_serving_writes_through_the_server(server, catalogue, media, monkeypatch):
+def test_ingest_while_serving_writes_through_the_server(server, catalogue, corpus, monkeypatch):
     """Last in this module: it adds a video. The server owns the embedded store, so ingest
-    looks videos up and writes them through it; they are searchable at once."""
-    refused = run_cli("ingest", str(media["vertical"]), data_dir=catalogue, timeout=300)
+    looks videos up and writes them through it; they are searchable at once. A talking
+    video: its moments (several vectors) go through the server too."""
+    talk = corpus / "talk-work-01.mp4"
+    refused = run_cli("ingest", str(talk), data_dir=catalogue, timeout=300)
     assert refused.returncode == 1
     assert "X-API-Key" in refused.stdout  # the server's writes need the key it was given
     monkeypatch.setenv("SHORTLIST_API_KEY", "s3cret")
     # The refusal was the server's, not the file's: this run tries the video again.
-    proc = run_cli("ingest", str(media["vertical"]), data_dir=catalogue, timeout=300)
+    proc = run_cli("ingest", str(talk), data_dir=catalogue, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ingested 1, unchanged 0, failed 0" in proc.stdout
     added = [v for v in httpx.get(f"{server}/videos?limit=100",
                                   headers={"X-API-Key": "s3cret"}).json()["videos"]
-             if v["source"] == str(media["vertical"])]
+             if v["source"] == str(talk)]
     assert len(added) == 1
     found = httpx.post(f"{server}/search", json={"query": added[0]["title"], "limit": 3}).json()
     assert added[0]["video_id"] in {r["video_id"] for r in found["results"]}
-    again = run_cli("ingest", str(media["vertical"]), data_dir=catalogue, timeout=120)
+    again = run_cli("ingest", str(talk), data_dir=catalogue, timeout=120)
     assert "ingested 0, unchanged 1" in again.stdout  # looked up through the server too
