@@ -41,7 +41,7 @@ from shortlist.recommend.events import EventLog
 from shortlist.recommend.search import result_record
 from shortlist.runtime import Components, components_for
 from shortlist.settings import Settings
-from shortlist.store.records import MULTIVECTOR_SPACES, SearchFilters
+from shortlist.store.records import SearchFilters, vector_problem
 
 STATIC = Path(__file__).parent / "static"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -317,11 +317,11 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
                         "msg": "must name a file in the catalogue's renditions folder",
                         "type": "value_error"}])
                 for name, vector in p.dense.items():
-                    wrong = _wrong_size(name, vector, store.sizes.get(name))
-                    if wrong:
+                    problem = vector_problem(name, vector, store.sizes.get(name))
+                    if problem:
                         raise HTTPException(status_code=422, detail=[{
                             "loc": ["body", "points", i, "dense", name], "type": "value_error",
-                            "msg": wrong}])
+                            "msg": f"dense.{name} {problem}"}])
             store.upsert([p.to_point() for p in body.points])
         finally:
             store_writes.release()
@@ -386,17 +386,3 @@ def rendition_file(record: dict, settings: Settings, must_exist: bool = True) ->
         return None
     return path if path.is_file() or not must_exist else None
 
-
-def _wrong_size(name: str, vector: list, size: int | None) -> str | None:
-    """Why a point's vector does not fit the collection, or None. A multivector space (a
-    talking video's moments) holds several vectors of the space's size."""
-    rows = vector if name in MULTIVECTOR_SPACES else [vector]
-    if not rows:
-        return f"dense.{name} holds no vectors"
-    for row in rows:
-        if not isinstance(row, list):
-            return f"dense.{name} must be a list of vectors"
-        if len(row) != size:
-            return (f"dense.{name} has {len(row)} dimensions, the collection takes "
-                    f"{size if size is not None else 'none'}")
-    return None

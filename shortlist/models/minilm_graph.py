@@ -68,7 +68,7 @@ def compiled_graph(weights_file: Path, cache_dir: Path, for_queries: bool = Fals
                             all_tensors_to_one_file=True, location=f"{Path(name).stem}.bin")
         os.rename(partial, folder)
     except OSError:
-        if not model.exists():
+        if not model.exists():  # built anew: saving moved the weights out of `graphs`
             return build_graph(weights, for_queries).SerializeToString()
     finally:
         shutil.rmtree(partial, ignore_errors=True)

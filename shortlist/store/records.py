@@ -136,24 +136,30 @@ def check_point(point: VideoPoint, sizes: dict[str, int] = DIMENSIONS) -> None:
         if name not in sizes:
             raise ValueError(f"point {point.video_id!r}: unknown vector {name!r} "
                              f"(known: {', '.join(sizes)})")
-        if name in MULTIVECTOR_SPACES:
-            if not isinstance(value, list) or not value:
-                raise ValueError(f"point {point.video_id!r}: {name!r} must be a non-empty list "
-                                 "of vectors")
-            vectors = value
-        else:
-            vectors = [value]
-        for vector in vectors:
-            if not isinstance(vector, list) or len(vector) != sizes[name]:
-                raise ValueError(f"point {point.video_id!r}: vector {name!r} has "
-                                 f"{len(vector) if isinstance(vector, list) else 'no'} "
-                                 f"dimensions, the collection takes {sizes[name]}")
-            if not all(isinstance(x, int | float) and math.isfinite(x) for x in vector):
-                raise ValueError(f"point {point.video_id!r}: vector {name!r} holds a value "
-                                 "that is not a finite number")
+        problem = vector_problem(name, value, sizes[name])
+        if problem:
+            raise ValueError(f"point {point.video_id!r}: vector {name!r} {problem}")
     for index, weight in point.sparse.items():
         if not (isinstance(index, int) and 0 <= index < 2**32 and math.isfinite(weight)):
             raise ValueError(f"point {point.video_id!r}: bad keyword weight {index}: {weight}")
+
+
+def vector_problem(name: str, value: Any, size: int | None) -> str | None:
+    """What makes `value` unfit for the space `name` of `size` numbers, or None. A
+    multivector space (a talking video's moments) holds several vectors of that size."""
+    if name in MULTIVECTOR_SPACES:
+        if not isinstance(value, list) or not value:
+            return "must be a non-empty list of vectors"
+        vectors = value
+    else:
+        vectors = [value]
+    for vector in vectors:
+        if not isinstance(vector, list) or len(vector) != size:
+            return (f"has {len(vector) if isinstance(vector, list) else 'no'} dimensions, "
+                    f"the collection takes {size if size is not None else 'none'}")
+        if not all(isinstance(x, int | float) and math.isfinite(x) for x in vector):
+            return "holds a value that is not a finite number"
+    return None
 
 
 @dataclass(frozen=True)
