@@ -556,3 +556,51 @@ def test_a_catalogue_from_before_moments_works_and_a_rebuild_adds_them(kind, tmp
     found = store.hybrid_search([_axis(3)], {}, "", limit=1, spaces=(MOMENTS,))
     assert found[0].video_id == "c" * 16  # by its moment, now stored
     store.close()
+
+
+def test_a_server_collection_is_made_and_searched_with_the_embedded_engines_index(
+        monkeypatch):
+    """What a Qdrant server is asked for: an int8 copy of each space kept in memory, and
+    every dense ranking walked with the embedded engine's ef and rescored on the full
+    vectors. The in-process stand-in ignores both, so the requests themselves are checked."""
+    from qdrant_client import QdrantClient
+
+    from shortlist.store.edge_store import HNSW_EF, OVERSAMPLING, QUANTILE, RECOMMEND_EF
+
+    sent: list[tuple[str, dict]] = []
+
+    class Recording:
+        def __init__(self, client) -> None:
+            self._client = client
+
+        def __getattr__(self, name):
+            def call(*args, **kwargs):
+                sent.append((name, kwargs))
+                return getattr(self._client, name)(*args, **kwargs)
+            return call
+
+    monkeypatch.setattr(QdrantServerStore, "_connect",
+                        lambda self: Recording(QdrantClient(location=":memory:")))
+    vecs, points = _corpus(12)
+    store = QdrantServerStore(url="http://qdrant.invalid:6333")
+    store.upsert(points)
+    (created,) = [kw for name, kw in sent if name == "create_collection"]
+    scalar = created["quantization_config"].scalar
+    assert (scalar.type.value, scalar.quantile, scalar.always_ram) == ("int8", QUANTILE, True)
+
+    def walks(params) -> tuple:
+        return params.hnsw_ef, params.quantization.rescore, params.quantization.oversampling
+
+    assert store.hybrid_search([list(vecs[0])], query_sparse("word0"), "word0", limit=3)
+    (batch,) = [kw["requests"] for name, kw in sent if name == "query_batch_points"]
+    assert {walks(r.params) for r in batch if r.using != "keywords"} == {
+        (HNSW_EF, True, OVERSAMPLING)}
+    assert store.nearest(list(vecs[1]), TEXT, 3)[0] == points[1].video_id
+    assert walks(sent[-1][1]["search_params"]) == (HNSW_EF, True, OVERSAMPLING)
+    assert store.liked_neighbours([points[2].dense], [], {TEXT: 1.0, VISUAL: 0.5}, 4,
+                                  exclude=[points[2].video_id])
+    assert {walks(p.params) for p in sent[-1][1]["prefetch"]} == {
+        (RECOMMEND_EF, True, OVERSAMPLING)}
+    assert store.fused_neighbours({TEXT: list(vecs[3])}, 3)
+    assert {walks(p.params) for p in sent[-1][1]["prefetch"]} == {
+        (HNSW_EF, True, OVERSAMPLING)}

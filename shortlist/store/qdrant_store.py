@@ -1,7 +1,14 @@
 """QdrantServerStore: the catalogue on a Qdrant server or Qdrant Cloud (`QDRANT_URL`).
 
 Tests (and the bench) run it against qdrant-client's in-process mode (`location=":memory:"`
-or a folder), which speaks the same API as a server.
+or a folder), which speaks the same API as a server but scans every point exactly: it keeps
+no int8 copy and ignores search parameters, so those are checked on the requests it is sent.
+
+A collection is made and searched as the embedded engine's shards are (edge_store.py, where
+the settings were measured): an int8 copy of every space held in memory, HNSW walked with
+HNSW_EF candidates (RECOMMEND_EF for recommendations), the best OVERSAMPLING times as many
+scored again on the full vectors. A server left to its defaults walks fewer candidates
+(its ef_construct), so the two stores would rank a big catalogue differently.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from shortlist.errors import StoreUnavailable
+
+# The index settings are the embedded engine's, measured there (it imports qdrant_edge lazily).
+from shortlist.store.edge_store import HNSW_EF, OVERSAMPLING, QUANTILE, RECOMMEND_EF
 from shortlist.store.ids import point_id_for
 from shortlist.store.records import (
     DIMENSIONS,
@@ -113,6 +123,8 @@ class QdrantServerStore:
                 multivector_config=m.MultiVectorConfig(comparator=m.MultiVectorComparator.MAX_SIM)
                 if vec in MULTIVECTOR_SPACES else None) for vec, dim in self.sizes.items()},
             sparse_vectors_config={KEYWORDS: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+            quantization_config=m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
+                type=m.ScalarType.INT8, quantile=QUANTILE, always_ram=True)),
         )
         kinds = {"keyword": m.PayloadSchemaType.KEYWORD, "float": m.PayloadSchemaType.FLOAT,
                  "bool": m.PayloadSchemaType.BOOL, "datetime": m.PayloadSchemaType.DATETIME}
@@ -257,6 +269,7 @@ class QdrantServerStore:
 
         query_filter = qdrant_filter(filters or SearchFilters())
         depth = max(50, (limit + offset) * 4)
+        params = search_params()
 
         def rank(requests: Sequence[RankRequest]) -> list[list[tuple[str, float]]]:
             """Every ranking in one request to the server, not one round trip each."""
@@ -268,7 +281,8 @@ class QdrantServerStore:
                 else:  # a multivector space takes a query of vectors
                     query = [list(query)] if using in MULTIVECTOR_SPACES else list(query)
                 asked.append(m.QueryRequest(query=query, using=using, limit=depth,
-                                            filter=query_filter, with_payload=["video_id"]))
+                                            filter=query_filter, with_payload=["video_id"],
+                                            params=None if using == KEYWORDS else params))
             answers = self.client.query_batch_points(self.collection, requests=asked)
             return [[(str((p.payload or {}).get("video_id")), float(p.score))
                      for p in answer.points] for answer in answers]
@@ -286,7 +300,8 @@ class QdrantServerStore:
 
         query_filter = qdrant_filter(SearchFilters(), exclude)
         prefetch = [m.Prefetch(query=vec, using=name, limit=max(50, limit * 4),
-                               filter=query_filter) for name, vec in vectors.items()]
+                               filter=query_filter, params=search_params())
+                    for name, vec in vectors.items()]
         result = self.client.query_points(
             self.collection, prefetch=prefetch, query=m.RrfQuery(rrf=m.Rrf(k=RRF_K)),
             limit=2 * limit, with_payload=True, with_vectors=list(vectors))
@@ -304,10 +319,12 @@ class QdrantServerStore:
         spaces = liked_spaces(positives, weights)
         if not spaces:
             return []
-        prefetch = [m.Prefetch(using=s, limit=limit, filter=query_filter, query=m.RecommendQuery(
-            recommend=m.RecommendInput(positive=[p[s] for p in positives if s in p],
-                                       negative=[n[s] for n in negatives if s in n],
-                                       strategy=m.RecommendStrategy.BEST_SCORE)))
+        params = search_params(RECOMMEND_EF)
+        prefetch = [m.Prefetch(using=s, limit=limit, filter=query_filter, params=params,
+                               query=m.RecommendQuery(recommend=m.RecommendInput(
+                                   positive=[p[s] for p in positives if s in p],
+                                   negative=[n[s] for n in negatives if s in n],
+                                   strategy=m.RecommendStrategy.BEST_SCORE)))
                     for s in spaces]
         result = self.client.query_points(
             self.collection, prefetch=prefetch,
@@ -321,7 +338,7 @@ class QdrantServerStore:
         """Video ids nearest to `vector` in the space `using`, leaving out `exclude`."""
         result = self.client.query_points(
             self.collection, query=vector, using=using, limit=limit, with_payload=["video_id"],
-            query_filter=qdrant_filter(SearchFilters(), exclude))
+            query_filter=qdrant_filter(SearchFilters(), exclude), search_params=search_params())
         return [str(p.payload["video_id"]) for p in result.points]
 
     def keyword_ranking(self, text: str, limit: int, exclude: Sequence[str] = ()) -> list[str]:
@@ -357,6 +374,15 @@ class QdrantServerStore:
             self.collection, limit=limit, with_payload=True, with_vectors=False,
             order_by=m.OrderBy(key="ingested_at", direction=m.Direction.DESC))
         return [dict(p.payload or {}) for p in points]
+
+
+def search_params(ef: int = HNSW_EF):
+    """How a dense ranking walks the server's index (see the module's docstring). Below its
+    full-scan threshold a server scans instead, on the int8 copy, rescored alike."""
+    from qdrant_client import models as m
+
+    return m.SearchParams(hnsw_ef=ef, quantization=m.QuantizationSearchParams(
+        rescore=True, oversampling=OVERSAMPLING))
 
 
 def qdrant_filter(filters: SearchFilters, exclude_ids: Sequence[str] = ()):
