@@ -12,24 +12,33 @@ and closes it once `linger_s` passes without one: an ingest that writes a video 
 seconds leaves the shard free for a `shortlist search` in between. A process that finds it
 busy waits up to `wait_s`. `shortlist serve` holds it, and the others then reach the
 catalogue through serve (shortlist/api/served_store.py).
+
+The engine builds its HNSW index while holding Python's global lock, so a process that
+serves (`hold`) never builds in-process: a copy of the live shard is indexed by a child
+process (store/index_build.py) while the server answers and writes, the writes made
+meanwhile are replayed onto the copy, and the copy goes live by the same pointer rename a
+reindex uses.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from shortlist.errors import StoreUnavailable
 from shortlist.store.ids import point_id_for
+from shortlist.store.index_build import IndexBuildFailed, build_in_child, finish_build, start_build
 from shortlist.store.records import (
     DIMENSIONS,
     INDEXED_FIELDS,
@@ -86,6 +95,24 @@ OVERSAMPLING = 2.0
 WARM_WAIT_S = 10.0
 # Point ids whose video ids a store remembers (about 150 bytes each) before it starts over.
 MAX_REMEMBERED_IDS = 500_000
+# After an index build in a child process failed, a serving process waits this long before
+# it tries again (each try copies the shard), searching the unindexed videos exactly.
+BUILD_RETRY_S = 600.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _IndexBuild:
+    """The live shard's index, being built on a copy by a child process."""
+
+    source: str  # the live shard when it was copied
+    target: str  # the copy
+    child: subprocess.Popen
+    touched: set[str] = field(default_factory=set)  # videos written or deleted since the copy
+    done: threading.Event = field(default_factory=threading.Event)
+    error: str = ""
+    stopped: bool = False  # by close(): not a failure
 
 
 def dense_search_params(videos: int, ef: int = HNSW_EF):
@@ -120,7 +147,9 @@ class EdgeStore:
         # Point id -> video id, learnt from payloads read (see _video_ids_of).
         self._video_id_of: dict[int, str] = {}
         self._folder_lock = None  # the open lock file while this process has the shard
-        self._lock = threading.RLock()
+        self._building: _IndexBuild | None = None  # see _build_index_beside
+        self._build_failed_at = -BUILD_RETRY_S
+        self._lock = threading.RLock()  # taken before _write_lock where both are held
         self._write_lock = threading.Lock()
 
     # Opening and closing -------------------------------------------------------------
@@ -256,7 +285,7 @@ class EdgeStore:
             UpdateOperation,
         )
 
-        name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
+        name = _fresh_name()
         best_of = MultiVectorConfig(MultiVectorComparator.MaxSim)
         config = EdgeConfig(
             # Vectors memory-mapped, not read in at open (the default, Cached): the engine
@@ -319,6 +348,11 @@ class EdgeStore:
             return self._shard_name or ""
 
     def close(self) -> None:
+        build = self._building
+        if build is not None:  # a server stopping: its copy is not finished, nor needed
+            build.stopped = True
+            build.child.terminate()
+            build.done.wait()
         with self._lock:
             self._close_live()
             for shard in self._targets.values():
@@ -335,13 +369,19 @@ class EdgeStore:
             self._write(self._targets[collection], points)
             return
         with self._live() as shard:
-            self._write(shard, [replace(p, dense=fit(p.dense, self._layout)) for p in points])
+            self._write(shard, [replace(p, dense=fit(p.dense, self._layout)) for p in points],
+                        live=True)
             self._size = None
-            if self._index_is_behind(shard):
-                self.optimize()
+            if self._building is None and self._index_is_behind(shard):
+                if not self.hold:
+                    self.optimize()
+                elif time.monotonic() - self._build_failed_at >= BUILD_RETRY_S:
+                    self._build_index_beside()
 
-    def _write(self, shard, points: Sequence[VideoPoint]) -> None:
-        """Upsert and flush: once this returns the points survive a kill of the process."""
+    def _write(self, shard, points: Sequence[VideoPoint], live: bool = False) -> None:
+        """Upsert and flush: once this returns the points survive a kill of the process.
+        `live`: the live shard, whichever it is once the write may go ahead (an index
+        built beside may have gone live meanwhile), noted for that build's replay."""
         from qdrant_edge import Point, SparseVector, UpdateOperation
 
         structs = []
@@ -355,22 +395,123 @@ class EdgeStore:
         if not structs:
             return
         with self._write_lock:
+            if live:
+                shard = self._shard
+                self._note_touched(p.video_id for p in points)
             shard.update(UpdateOperation.upsert_points(structs))
             shard.flush()
 
     def delete(self, video_ids: Sequence[str]) -> None:
         from qdrant_edge import UpdateOperation
 
-        with self._live() as shard, self._write_lock:
-            shard.update(UpdateOperation.delete_points([_uuid(v) for v in video_ids]))
-            shard.flush()
+        with self._live(), self._write_lock:
+            self._note_touched(video_ids)
+            self._shard.update(UpdateOperation.delete_points([_uuid(v) for v in video_ids]))
+            self._shard.flush()
             self._size = None
+
+    def _note_touched(self, video_ids) -> None:
+        """A write to the live shard while its copy is indexed: replayed onto the copy."""
+        if self._building is not None:
+            self._building.touched.update(video_ids)
 
     def optimize(self) -> None:
         """Let the engine merge segments and build HNSW over what was written (blocking):
-        until then new points are searched exactly, which costs more as they grow."""
-        with self._live() as shard, self._write_lock:
-            shard.optimize()
+        until then new points are searched exactly, which costs more as they grow. A
+        serving process builds beside (_build_index_beside) and waits for it."""
+        if not self.hold:
+            with self._live() as shard, self._write_lock:
+                shard.optimize()
+            return
+        with self._live():
+            build = self._building or self._build_index_beside()
+        build.done.wait()
+        if build.error:
+            raise StoreUnavailable(build.error)
+
+    def index_build_running(self) -> bool:
+        """Whether a copy of the live shard is being indexed (a serving process only)."""
+        return self._building is not None
+
+    def _build_index_beside(self) -> _IndexBuild:
+        """Copy the live shard (flushed, writes held for the copy: 0.2 s at 8k videos) and
+        have a child process index the copy; _finish_index_build makes it live. Searches
+        and writes go on meanwhile, on the live shard, searched as it was."""
+        with self._write_lock:
+            if self._building is not None:
+                return self._building
+            self._sweep_abandoned()
+            source, target = self._shard_name or "", _fresh_name()
+            self._shard.flush()
+            shutil.copytree(self._shard_dir(source), self._shard_dir(target))
+            self._builder_mark(target).write_text(str(os.getpid()))
+            build = _IndexBuild(source, target, start_build(self._shard_dir(target)))
+            self._building = build
+        threading.Thread(target=self._finish_index_build, args=(build,), daemon=True,
+                         name="index-build").start()
+        return build
+
+    def _finish_index_build(self, build: _IndexBuild) -> None:
+        """Wait for the child; replay onto the copy what was written meanwhile and make it
+        live. A failed build, a closed store or a reindex that went live meanwhile leave
+        the live shard as it is and drop the copy."""
+        built = None
+        try:
+            finish_build(build.child)
+            built = self._open(self._shard_dir(build.target))
+            with self._write_lock:  # most writes since the copy, while searches go on
+                if self._shard_name == build.source and self._shard is not None:
+                    self._replay(build, built)
+            with self._lock, self._write_lock:  # the few since, and the switch
+                if self._shard is None or self._shard_name != build.source:
+                    raise IndexBuildFailed("the catalogue changed while its index was built")
+                self._replay(build, built)
+                self._point_at(build.target)
+                self._builder_mark(build.target).unlink(missing_ok=True)
+                self._retired.append((self._shard, self._shard_dir(build.source)))
+                self._shard, self._shard_name, built = built, build.target, None
+                self._size = None
+                self._building = None
+                if self._users == 0:
+                    self._close_retired()
+            read_into_page_cache(self._shard_dir(build.target), wait_s=0.0)
+        except Exception as exc:
+            build.error = str(exc)
+            if built is not None:
+                built.close()
+            self._drop_copy(build)
+            if not build.stopped:
+                self._build_failed_at = time.monotonic()
+                log.warning("%s; videos outside the index are searched exactly until it is "
+                            "built", exc)
+        finally:
+            with self._write_lock:
+                if self._building is build:
+                    self._building = None
+            build.done.set()
+
+    def _replay(self, build: _IndexBuild, built) -> None:
+        """Each video written or deleted since the copy (or the last replay), as the live
+        shard has it now. The caller holds the write lock."""
+        from qdrant_edge import Point, UpdateOperation
+
+        ids = [_uuid(v) for v in sorted(build.touched)]
+        build.touched.clear()
+        for start in range(0, len(ids), 256):
+            chunk = ids[start:start + 256]
+            found = self._shard.retrieve(chunk, with_payload=True, with_vector=True)
+            if found:
+                built.update(UpdateOperation.upsert_points(
+                    [Point(id=r.id, vector=r.vector, payload=r.payload) for r in found]))
+            kept = {r.id.int for r in found}
+            gone = [u for u in chunk if u.int not in kept]
+            if gone:
+                built.update(UpdateOperation.delete_points(gone))
+        built.flush()
+
+    def _drop_copy(self, build: _IndexBuild) -> None:
+        shutil.rmtree(self._shard_dir(build.target), ignore_errors=True)
+        self._builder_mark(build.target).unlink(missing_ok=True)
 
     def unindexed_videos(self) -> int:
         """Videos whose dense vectors the engine scans exactly, outside its index: the
@@ -445,12 +586,16 @@ class EdgeStore:
         shard_to.flush()
 
     def switch_to(self, target: str) -> str:
-        """Make `target` live (one rename), then remove the shard it replaced."""
-        with self._lock:
+        """Make `target` live (one rename), then remove the shard it replaced. The new build
+        goes live indexed, built by a child process (store/index_build.py) while this one
+        goes on answering from the live shard."""
+        shard = self._targets.pop(target)
+        shard.flush()
+        shard.close()
+        build_in_child(self._shard_dir(target))
+        shard = self._open(self._shard_dir(target))
+        with self._lock, self._write_lock:
             old = self._live_name()
-            shard = self._targets.pop(target)
-            shard.optimize()  # the new build goes live indexed
-            shard.flush()
             self._point_at(target)
             self._builder_mark(target).unlink(missing_ok=True)
             self._layout = dict(self.sizes)  # a rebuild is made with every space
@@ -665,6 +810,11 @@ class EdgeStore:
                 limit=limit, with_payload=True, with_vector=False,
                 order_by=OrderBy("ingested_at", direction=Direction.Desc)))
         return [_payload(r) for r in records]
+
+
+def _fresh_name() -> str:
+    """A new shard's folder name: when it was made, and a few random characters."""
+    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
 
 
 def read_into_page_cache(shard_dir: Path, wait_s: float) -> None:

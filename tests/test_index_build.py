@@ -1,0 +1,131 @@
+"""The embedded engine's index is built by a child process where a server would otherwise
+stop answering (Edge's optimize() holds Python's global lock): a serving store indexes a
+copy of its live shard while it goes on searching and writing, and a reindex's new build
+is indexed the same way."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from shortlist.errors import StoreUnavailable
+from shortlist.store import edge_store, index_build
+from shortlist.store.edge_store import EdgeStore
+from shortlist.store.records import TEXT
+from tests.points import make_point
+
+GATE = """import os, runpy, sys, time
+gate, record = sys.argv.pop(1), sys.argv.pop(1)
+open(record, "a").write(f"{os.getpid()}\\n")
+deadline = time.time() + 60
+while not os.path.exists(gate) and time.time() < deadline:
+    time.sleep(0.02)
+runpy.run_module("shortlist.store.index_build", run_name="__main__")
+"""
+
+
+@pytest.fixture
+def gated_builder(tmp_path, monkeypatch):
+    """The real builder, started only once the test opens the gate; it writes down the pid
+    of each child it runs."""
+    script, gate, record = tmp_path / "gate.py", tmp_path / "open", tmp_path / "pids"
+    script.write_text(GATE)
+    monkeypatch.setattr(index_build, "BUILDER", [sys.executable, str(script), str(gate),
+                                                 str(record)])
+    monkeypatch.setattr(edge_store, "OPTIMIZE_AFTER", 40)
+    return gate, record
+
+
+def _points(n: int, start: int = 0):
+    return [make_point(i, f"video {i}", Path("/nonexistent"), with_file=False)
+            for i in range(start, start + n)]
+
+
+def _shards(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "shards").iterdir())
+
+
+def test_a_serving_store_indexes_a_copy_while_it_searches_and_writes(tmp_path, gated_builder):
+    gate, record = gated_builder
+    store = EdgeStore(tmp_path / "q", hold=True)
+    first, later = _points(60), _points(10, start=60)
+    try:
+        store.upsert(first)  # past the threshold: the copy is made, its child waits at the gate
+        live = store.physical_collection()
+        assert store.index_build_running() and store.unindexed_videos() == 60
+        # Meanwhile the live shard answers and takes writes, which the copy does not have.
+        assert store.nearest(first[5].dense[TEXT], TEXT, 3)[0] == first[5].video_id
+        store.upsert(later)
+        store.delete([first[0].video_id])
+        assert store.count() == 69
+        gate.touch()
+        store.optimize()  # waits for the build under way
+        assert not store.index_build_running()
+        assert store.physical_collection() != live and _shards(tmp_path / "q") == [
+            store.physical_collection()]
+        assert store.unindexed_videos() <= 10  # the 59 copied are indexed; the rest replayed
+        assert store.count() == 69 and store.get(first[0].video_id) is None
+        assert store.nearest(later[3].dense[TEXT], TEXT, 3)[0] == later[3].video_id
+        pids = [int(p) for p in record.read_text().split()]
+        assert pids and os.getpid() not in pids
+    finally:
+        store.close()
+    reopened = EdgeStore(tmp_path / "q")
+    try:
+        assert reopened.count() == 69 and reopened.get(later[9].video_id)
+    finally:
+        reopened.close()
+
+
+def test_a_failed_build_leaves_the_live_shard_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.setattr(index_build, "BUILDER",
+                        [sys.executable, "-c", "import sys; sys.exit('no space left on device')"])
+    monkeypatch.setattr(edge_store, "OPTIMIZE_AFTER", 40)
+    store = EdgeStore(tmp_path / "q", hold=True)
+    try:
+        store.upsert(_points(50))
+        live = store.physical_collection()
+        with pytest.raises(StoreUnavailable, match="no space left on device"):
+            store.optimize()
+        store.upsert(_points(5, start=50))  # writes go on, and do not try again at once
+        assert not store.index_build_running()
+        assert store.physical_collection() == live and _shards(tmp_path / "q") == [live]
+        assert store.count() == 55
+    finally:
+        store.close()
+
+
+def test_a_store_closed_mid_build_keeps_its_live_shard_and_leaves_no_copy(tmp_path,
+                                                                         gated_builder):
+    store = EdgeStore(tmp_path / "q", hold=True)
+    store.upsert(_points(45))
+    live = store.physical_collection()
+    assert store.index_build_running()
+    store.close()  # the gate is never opened: the child is stopped
+    assert _shards(tmp_path / "q") == [live]
+    reopened = EdgeStore(tmp_path / "q")
+    try:
+        assert reopened.count() == 45
+    finally:
+        reopened.close()
+
+
+def test_a_rebuild_goes_live_indexed_by_a_child_process(tmp_path, gated_builder):
+    gate, record = gated_builder
+    gate.touch()
+    store = EdgeStore(tmp_path / "q")
+    points = _points(30)
+    try:
+        store.upsert(points)  # under the threshold: nothing built yet
+        assert store.unindexed_videos() == 30 and not record.exists()
+        target = store.begin_rebuild()
+        store.copy_into(target, [p.video_id for p in points])
+        store.switch_to(target)
+        assert store.physical_collection() == target
+        assert store.unindexed_videos() == 0 and store.count() == 30
+        assert os.getpid() not in [int(p) for p in record.read_text().split()]
+    finally:
+        store.close()
