@@ -5,8 +5,10 @@ is indexed the same way."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -127,5 +129,51 @@ def test_a_rebuild_goes_live_indexed_by_a_child_process(tmp_path, gated_builder)
         assert store.physical_collection() == target
         assert store.unindexed_videos() == 0 and store.count() == 30
         assert os.getpid() not in [int(p) for p in record.read_text().split()]
+    finally:
+        store.close()
+
+
+SERVER = """import sys, time
+from pathlib import Path
+from shortlist.store import edge_store, index_build
+from shortlist.store.edge_store import EdgeStore
+from tests.points import make_point
+edge_store.OPTIMIZE_AFTER = 40
+index_build.BUILDER = sys.argv[2:]
+store = EdgeStore(Path(sys.argv[1]), hold=True)
+store.upsert([make_point(i, f"video {i}", Path("/nonexistent"), with_file=False)
+              for i in range(60)])
+print(store.physical_collection(), flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_server_killed_mid_build_leaves_its_catalogue_and_the_next_removes_the_copy(
+        tmp_path, gated_builder):
+    import signal
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    _, record = gated_builder
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(tmp_path / "q"),
+                               *index_build.BUILDER], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        live = server.stdout.readline().strip()
+        assert live and len(_shards(tmp_path / "q")) == 3  # live, its copy, the copy's mark
+        deadline = time.monotonic() + 30
+        while not record.exists() and time.monotonic() < deadline:  # the child has started
+            time.sleep(0.02)
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        for pid in record.read_text().split():  # the child waiting at the gate
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+    store = EdgeStore(tmp_path / "q", hold=True)
+    try:
+        assert store.count() == 60 and store.physical_collection() == live
+        assert _shards(tmp_path / "q") == [live]
     finally:
         store.close()

@@ -170,6 +170,7 @@ class EdgeStore:
                     self._shard = self._open(directory)
                     self._size = None  # other processes may have written meanwhile
                     if self.hold:  # a server: read before it answers (serve opens first)
+                        self._sweep_abandoned()  # copies left by a server killed mid-build
                         read_into_page_cache(directory, wait_s=WARM_WAIT_S)
                 except BaseException:
                     self._release_folder()
@@ -555,8 +556,9 @@ class EdgeStore:
         return self.path / "shards" / f"{name}.building"
 
     def _sweep_abandoned(self) -> None:
-        """Remove builds whose process is gone (a reindex killed mid-way left its new shard).
-        A build still open in a running process is kept: only its builder may end it."""
+        """Remove builds whose process is gone (a reindex killed mid-way left its new shard,
+        a server killed while a child indexed its copy left the copy). A build still open
+        in a running process is kept: only its builder may end it."""
         for mark in (self.path / "shards").glob("*.building"):
             try:
                 pid = int(mark.read_text().strip())
