@@ -482,7 +482,7 @@ class EdgeStore:
             build.error = str(exc)
             if built is not None:
                 built.close()
-            self._drop_copy(build)
+            self.abandon_rebuild(build.target)  # the copy and its mark
             if not build.stopped:
                 self._build_failed_at = time.monotonic()
                 log.warning("%s; videos outside the index are searched exactly until it is "
@@ -511,10 +511,6 @@ class EdgeStore:
             if gone:
                 built.update(UpdateOperation.delete_points(gone))
         built.flush()
-
-    def _drop_copy(self, build: _IndexBuild) -> None:
-        shutil.rmtree(self._shard_dir(build.target), ignore_errors=True)
-        self._builder_mark(build.target).unlink(missing_ok=True)
 
     def unindexed_videos(self) -> int:
         """Videos whose dense vectors the engine scans exactly, outside its index: the

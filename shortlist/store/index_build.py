@@ -27,6 +27,7 @@ def start_build(shard_dir: Path) -> subprocess.Popen:
     return subprocess.Popen([*BUILDER, str(shard_dir)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
+
 def finish_build(child: subprocess.Popen) -> None:
     """Wait for the child (the wait releases Python's lock) and raise if it failed."""
     _, err = child.communicate()
