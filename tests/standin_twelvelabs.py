@@ -13,16 +13,15 @@ those words is near it.
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from tests.standin_http import standin_server
 from tests.standin_vertex import bag_of_words
 
 MODEL = "marengo3.0"
@@ -166,15 +165,6 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@contextmanager
-def twelvelabs_standin() -> Iterator[StandIn]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    standin = StandIn(f"http://127.0.0.1:{server.server_address[1]}")
-    server.RequestHandlerClass = _handler(standin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield standin
-    finally:
-        server.shutdown()
-        server.server_close()
+def twelvelabs_standin() -> AbstractContextManager[StandIn]:
+    """The stand-in, serving until the block ends."""
+    return standin_server(StandIn, _handler)

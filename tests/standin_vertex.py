@@ -14,13 +14,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.standin_http import standin_server
 
 ROUTE = re.compile(r"^/(v1|v1beta1)/(projects/[^/]+/locations/[^/]+/)?publishers/google/"
                    r"models/(?P<model>[^/:]+):(?P<method>generateContent|predict|embedContent|"
@@ -191,15 +191,6 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@contextmanager
-def vertex_standin() -> Iterator[StandIn]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    standin = StandIn(f"http://127.0.0.1:{server.server_address[1]}")
-    server.RequestHandlerClass = _handler(standin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield standin
-    finally:
-        server.shutdown()
-        server.server_close()
+def vertex_standin() -> AbstractContextManager[StandIn]:
+    """The stand-in, serving until the block ends."""
+    return standin_server(StandIn, _handler)
