@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import cli_json, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 @pytest.fixture(scope="module")

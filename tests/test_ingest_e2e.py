@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import cli_json, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 GOOD = ("speech", "silent", "vertical", "short", "unicode", "caption")
 BAD = ("empty", "text", "corrupt")

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import ROOT, run_cli
 from tests.loopback import BIN, free_port, loopback_stack, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT, cli_json, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 def _free_port() -> int:
