@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.run_guard"]  # a run that skipped a collected test fails
+
 ROOT = Path(__file__).resolve().parents[1]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 SPOKEN = ("Astronomers use telescopes to study distant galaxies and the planets "
@@ -141,12 +143,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     handed out last would run alone while the other worker sat idle."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
-    """xdist hands out tests by node id and runs one of the tests that share an id, silently
-    (schemathesis' items under pytest 9 shared theirs: 224 of 250 passed, exit 0)."""
-    twice = sorted({i for i in ids if ids.count(i) > 1})
-    if twice:
-        raise pytest.UsageError("tests share a node id, and a parallel run would skip all but "
-                                f"one of each: {', '.join(twice[:5])}")
