@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shortlist.errors import SourceError
+from shortlist.settings import expand_user
 from shortlist.sources import classify
 from shortlist.store.interface import VideoStore
 
@@ -92,8 +94,7 @@ class TrackedSources:
 
     def __init__(self, locations: Sequence[str], list_s3_keys: Callable[[str], set[str]]
                  | None = None) -> None:
-        self.folders = [Path(loc).expanduser().resolve() for loc in locations
-                        if classify(loc) == "path"]
+        self.folders = [_tracked_folder(loc) for loc in locations if classify(loc) == "path"]
         self.prefixes = [loc for loc in locations if classify(loc) == "s3"]
         self._list_s3_keys = list_s3_keys or _list_s3_keys
         self._s3_listing: dict[str, set[str]] = {}
@@ -112,11 +113,17 @@ class TrackedSources:
         return False
 
 
+def _tracked_folder(location: str) -> Path:
+    try:
+        return expand_user(location).resolve()
+    except ValueError as exc:
+        raise SourceError(f"cannot read the tracked location {location}: {exc}") from exc
+
+
 def _list_s3_keys(prefix: str) -> set[str]:
     """Every object under s3://bucket/prefix, as s3:// URLs."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from shortlist.errors import SourceError
     from shortlist.media.s3 import list_objects
 
     try:

@@ -171,12 +171,22 @@ class Settings:
         return cls(**{k: _coerce(fields[k].type, v) for k, v in values.items()})
 
 
+def expand_user(text: str) -> Path:
+    """`~` and `~name` as a shell expands them. pathlib raises RuntimeError for a name that is
+    no user here (or `~` without a home), which would reach the user as a traceback."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError as exc:
+        head = text.split("/", 1)[0]
+        raise ValueError(f"{head!r} names no home folder on this machine") from exc
+
+
 def _coerce(type_name: Any, value: Any) -> Any:
     if value == "" and "None" in str(type_name):
         return None
     text = str(type_name)
     if text.startswith("Path"):
-        return Path(value).expanduser()
+        return expand_user(str(value))
     if text == "int":
         return int(value)
     if text == "float":

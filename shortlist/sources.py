@@ -9,6 +9,7 @@ from pathlib import Path
 
 from shortlist.errors import SourceError
 from shortlist.media.probe import looks_like_video
+from shortlist.settings import expand_user
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,10 @@ def expand_source(source: str, downloads_dir: Path,
         from shortlist.media.s3 import fetch_s3
 
         return [LocalVideo(str(p), url) for p, url in fetch_s3(source, downloads_dir / "s3")]
-    path = Path(source).expanduser()
+    try:
+        path = expand_user(source)
+    except ValueError as exc:
+        raise SourceError(f"{exc}: {source}") from exc
     try:
         path.stat()
     except OSError as exc:

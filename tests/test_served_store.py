@@ -174,3 +174,22 @@ def test_a_scroll_cut_short_by_the_server_is_an_error_not_a_smaller_catalogue(
     owned.scroll = breaks_after_two
     with pytest.raises(StoreUnavailable, match="stopped sending the catalogue after 2"):
         list(served.scroll())
+
+
+def test_a_reindex_told_a_location_it_cannot_read_answers_400_with_the_reason(tmp_path):
+    from shortlist.reindex import TrackedSources
+
+    def reindex_with_locations(tracked):  # the reindex's first step with what it was told
+        TrackedSources(tracked or [])
+        return {"done": True}
+
+    settings = Settings.load(env={"SHORTLIST_DATA_DIR": str(tmp_path),
+                                  "SHORTLIST_API_KEY": "k"})
+    client = TestClient(api.create_app(settings, reindexer=reindex_with_locations),
+                        base_url="http://127.0.0.1")
+    answer = client.post("/admin/reindex", json={"tracked": ["~0"]}, headers={"X-API-Key": "k"})
+    assert answer.status_code == 400
+    assert "'~0' names no home folder" in answer.json()["detail"]
+    ok = client.post("/admin/reindex", json={"tracked": [str(tmp_path)]},
+                     headers={"X-API-Key": "k"})
+    assert ok.status_code == 200 and ok.json() == {"done": True}

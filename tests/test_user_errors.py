@@ -84,3 +84,16 @@ def test_names_with_newlines_are_escaped_in_line_output():
                                       error="bad\nline"),), 1.0)
     lines = summary.text().splitlines()
     assert len(lines) == 2 and "evil\\nFAILED" in lines[1]
+
+
+def test_a_home_folder_of_no_such_user_is_named_as_such(tmp_path):
+    from shortlist.reindex import TrackedSources
+    from shortlist.settings import Settings
+
+    nobody = "~no-such-user-here/clips"
+    with pytest.raises(SourceError, match="'~no-such-user-here' names no home folder"):
+        expand_source(nobody, tmp_path)
+    with pytest.raises(SourceError, match=f"tracked location {nobody}: .* no home folder"):
+        TrackedSources([nobody])
+    with pytest.raises(ValueError, match="names no home folder"):
+        Settings.load(env={"SHORTLIST_DATA_DIR": nobody})

@@ -36,7 +36,7 @@ from shortlist.api.schemas import (
     Results,
     SearchRequest,
 )
-from shortlist.errors import CloudServiceError, NotFound, StoreUnavailable
+from shortlist.errors import CloudServiceError, NotFound, SourceError, StoreUnavailable
 from shortlist.recommend.events import EventLog
 from shortlist.recommend.search import result_record
 from shortlist.runtime import Components, components_for
@@ -187,9 +187,12 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
     async def not_found(request: Request, exc: NotFound):
         return JSONResponse(status_code=404, content={"detail": str(exc)})
 
-    @app.exception_handler(ValueError)
-    async def bad_value(request: Request, exc: ValueError):
+    # A bad value, or a tracked location a reindex cannot read: the caller's to fix.
+    async def bad_value(request: Request, exc: Exception):
         return JSONResponse(status_code=400, content={"detail": str(exc)[:500]})
+
+    app.add_exception_handler(ValueError, bad_value)
+    app.add_exception_handler(SourceError, bad_value)
 
     # async: the page and /instance never wait for a worker thread a slow store holds.
     @app.get("/", include_in_schema=False)
