@@ -20,8 +20,8 @@ demo: system venv corpus
 	done
 
 # Two workers, whole files each (module fixtures are built once), longest files first
-# (tests/conftest.py). On 2 cores: the suite 1030 s in one process, 519 s so; the quick
-# subset 94 s, 61 s.
+# (tests/conftest.py). On 2 cores: the suite took 1030 s in one process, 519 s on two; the
+# quick subset 94 s and 61 s.
 PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 test: system system-test venv corpus
 	$(PY) -m pytest -q $(PARALLEL) --durations=15

@@ -142,4 +142,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     files to two workers (pytest-xdist, --dist loadfile) in this order: a file of minutes
     handed out last would run alone while the other worker sat idle."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
-
