@@ -150,7 +150,9 @@ def cold_starts(data_dir: Path, ids: list[str], runs: int = 5) -> dict:
     commands["python -c 'import shortlist' (baseline)"] = ["-c", "import shortlist"]
     commands[MODEL_BASELINE] = ["-c", "import shortlist.cli, shortlist.recommend.search; "
                                 "from shortlist.models.text_embedding import MiniLMEmbedder; "
-                                "MiniLMEmbedder().embed_query(['warm up'])"]
+                                "from shortlist.settings import Settings, query_threads; "
+                                "MiniLMEmbedder(query_threads=query_threads(Settings.load()))"
+                                ".embed_query(['warm up'])"]
     out = {}
     for name, args in commands.items():
         times = []

@@ -10,7 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from shortlist.api.client import serving_client
-from shortlist.settings import Settings
+from shortlist.settings import Settings, query_threads
 from shortlist.store.records import dimensions
 from shortlist.versions import component_version
 
@@ -138,7 +138,8 @@ class Components:
             from shortlist.models.text_embedding import MiniLMEmbedder
 
             return self._once("embed", "", lambda: MiniLMEmbedder(
-                threads=self.settings.model_threads))
+                threads=self.settings.model_threads,
+                query_threads=query_threads(self.settings)))
         if kind == "vertex":
             from shortlist.cloud.vertex_embeddings import VertexTextEmbedder
 

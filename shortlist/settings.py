@@ -94,6 +94,9 @@ class Settings:
     # How many videos the flow works on at once, and threads each model may use.
     max_parallel_videos: int = 3
     model_threads: int = 1
+    # Threads a query's text embedding may use: a user waits on one query alone, so it
+    # takes the cores (0: this machine's, at most 4); measured in README, "Quality and speed".
+    query_threads: int = 0
     # Frame budget: taggers see at most this many of the 1 fps frames; OCR reads fewer
     # (this many for each started minute: the captions of a long video are its moments).
     max_tag_frames: int = 8
@@ -195,3 +198,9 @@ def _coerce(type_name: Any, value: Any) -> Any:
         items = value.split(",") if isinstance(value, str) else value
         return tuple(str(i).strip() for i in items if str(i).strip())
     return value
+
+
+def query_threads(settings: Settings) -> int:
+    """settings.query_threads, 0 read as this machine's cores, at most 4 (measured on 2
+    cores only; a busy server with many would lose them to each query)."""
+    return settings.query_threads if settings.query_threads > 0 else min(4, os.cpu_count() or 1)

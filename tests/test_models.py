@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +124,22 @@ def test_minilm_graph_is_built_once_and_works_without_a_writable_cache(tmp_path)
     blocked.write_text("a file where the cache folder would go")
     without = MiniLMEmbedder(cache_dir=blocked).embed(["a red bicycle"])
     assert np.allclose(first, again) and np.allclose(first, without, atol=1e-6)
+
+
+def test_a_query_may_use_more_threads_than_catalogue_text_and_gets_the_same_vector(tmp_path):
+    from shortlist.runtime import components_for
+    from shortlist.settings import Settings
+
+    texts = ["sci-fi, dark tone", "a cat", "the Ajanta caves are famous for their paintings"]
+    alone = MiniLMEmbedder(cache_dir=tmp_path).embed_query(texts)
+    shared = MiniLMEmbedder(cache_dir=tmp_path, query_threads=2)
+    assert np.allclose(shared.embed_query(texts), alone, atol=1e-6)
+    assert shared.load(for_queries=True).get_session_options().intra_op_num_threads == 2
+    assert shared.load().get_session_options().intra_op_num_threads == 1  # ingest's share
+
+    def embedder(env: dict[str, str]) -> MiniLMEmbedder:
+        settings = Settings.load(env={"SHORTLIST_DATA_DIR": str(tmp_path), **env})
+        return components_for(settings).embedder()
+
+    assert embedder({"SHORTLIST_QUERY_THREADS": "3"}).query_threads == 3
+    assert embedder({}).query_threads == min(4, os.cpu_count() or 1)

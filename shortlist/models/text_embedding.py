@@ -48,10 +48,14 @@ class MiniLMEmbedder:
     max_tokens = 256
 
     def __init__(self, model_dir: Path | None = None, cache_dir: Path | None = None,
-                 threads: int = 1) -> None:
+                 threads: int = 1, query_threads: int = 1) -> None:
+        """`threads`: for catalogue text, which ingest embeds for several videos at once.
+        `query_threads`: for a query, which a user waits on alone (see
+        settings.query_threads)."""
         self.model_dir = model_dir
         self.cache_dir = cache_dir or user_cache_dir()
         self.threads = threads
+        self.query_threads = query_threads
         self._sessions: dict[bool, Any] = {}  # by for_queries (minilm_graph.GRAPHS)
         self._tokenizer = None
         self._lock = threading.Lock()
@@ -76,8 +80,12 @@ class MiniLMEmbedder:
                 model = compiled_graph(folder / "model.safetensors", self.cache_dir,
                                        for_queries)
                 opts = ort.SessionOptions()
-                opts.intra_op_num_threads = max(1, self.threads)
+                opts.intra_op_num_threads = max(1, self.query_threads if for_queries
+                                                else self.threads)
                 opts.inter_op_num_threads = 1
+                # Helper threads sleep between runs instead of spinning: a server's other
+                # requests, and the engine's search of this one, need those cores.
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._sessions[for_queries] = ort.InferenceSession(
                     model, opts, providers=["CPUExecutionProvider"])
             return self._sessions[for_queries]
