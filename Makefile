@@ -31,7 +31,7 @@ test-fast: venv
 
 bench: system venv corpus
 	$(PY) bench/ingest_bench.py
-	$(PY) bench/serving_bench.py
+	$(PY) bench/serving_bench.py --sizes 1000 10000 100000 --random-sizes 10000 100000
 	$(PY) bench/store_bench.py
 	$(PY) bench/index_build_bench.py
 	$(PY) bench/s3_burst_bench.py

@@ -65,7 +65,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         catalogue = Path(tmp) / "built"
         threshold, edge_store.OPTIMIZE_AFTER = edge_store.OPTIMIZE_AFTER, 10**9
-        build_catalogue(catalogue, args.size)  # nothing indexed
+        # nothing indexed; random vectors, as its figures in bench/RESULTS.md were measured on
+        build_catalogue(catalogue, args.size, vectors="random")
         edge_store.OPTIMIZE_AFTER = threshold
         for name, hold in (("in the process", False), ("beside it, by a child process", True)):
             folder = Path(tmp) / name.split()[0]
