@@ -38,8 +38,8 @@ class EveryVideoAsCandidate:
 
     def __init__(self, store) -> None:
         self._store = store
-        ids = [p["video_id"] for p in store.scroll()]
-        self._payloads = {p["video_id"]: p for p in store.get_many(ids)}
+        self._payloads = {p["video_id"]: p for p in store.scroll()}
+        ids = list(self._payloads)
         self._vectors = {}
         for start in range(0, len(ids), 500):
             self._vectors.update(store.vectors(ids[start:start + 500]))

@@ -74,14 +74,15 @@ def build_catalogue(data_dir: Path, size: int, seed: int = 0,
         chunk = ids[start:start + 500]
         if vectors == "random":
             rows = {name: rng.normal(size=(len(chunk), dim)) for name, dim in layout.items()}
-            rows = {name: m / np.linalg.norm(m, axis=1, keepdims=True) for name, m in rows.items()}
+            rows = {name: (m / np.linalg.norm(m, axis=1, keepdims=True)).astype(np.float32)
+                    for name, m in rows.items()}
         else:
             codes = rng.normal(size=(len(chunk), LATENT_DIM))
             rows = {name: embedding_like(rng, codes, maps[name]) for name in layout}
         batch = []
         for i, vid in enumerate(chunk):
             words = rng.choice(WORDS, size=12).tolist()
-            dense = {name: rows[name][i].astype(np.float32).tolist() for name in layout}
+            dense = {name: rows[name][i].tolist() for name in layout}
             dense = with_moments(dense)  # a short video: one moment, its whole talk
             payload = {"video_id": vid, "source": f"/videos/{vid}.mp4", "url": None,
                        "title": " ".join(words[:4]), "tags": words[:6], "genres": words[6:8],
