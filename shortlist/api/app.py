@@ -21,6 +21,7 @@ from fastapi.responses import (
     FileResponse,
     JSONResponse,
     RedirectResponse,
+    Response,
     StreamingResponse,
 )
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -49,10 +50,6 @@ VideoId = Annotated[str, Path_(pattern=r"^[0-9a-f]{16}$",
                                description="16 hex digits (see GET /videos)")]
 UserId = Annotated[str, Path_(min_length=1, max_length=128)]
 STORE_RETRY_S = 3.0  # after the store failed, answer 503 at once for this long, then try again
-
-
-def get_components(request: Request) -> Components:
-    return components_for(request.app.state.settings)
 
 
 def _given_credential(request: Request) -> str | None:
@@ -111,21 +108,26 @@ class StoreHealth:
         self.failed_at, self.reason = time.monotonic(), reason
 
 
-def get_store_components(request: Request) -> Components:
+# async: FastAPI runs a plain `def` dependency in a worker thread, one more hand-over per
+# request for two attribute reads.
+async def get_store_components(request: Request) -> Components:
     request.app.state.store_health.check()
-    return get_components(request)
+    return request.app.state.components
 
 
 C = Annotated[Components, Depends(get_store_components)]
 WRITE_WAIT_S = 30.0  # how long a write of points waits for a running reindex
 
 
-def _results(hits, c: Components, limit: int, trusted: bool, offset: int = 0) -> Results:
+def _results(hits, c: Components, limit: int, trusted: bool, offset: int = 0) -> Response:
+    """The hits as a `Results` JSON body. Returned as a finished response: a model returned
+    from a plain `def` route is validated again in a second worker thread."""
     urls = c.playable_urls()
     records = [result_record(h, urls) for h in hits]
     if not trusted:
         records = [public_record(r) for r in records]
-    return Results(results=[Result(**r) for r in records], limit=limit, offset=offset)
+    results = Results(results=[Result(**r) for r in records], limit=limit, offset=offset)
+    return Response(results.model_dump_json(), media_type="application/json")
 
 
 def public_record(record: dict) -> dict:
@@ -162,6 +164,7 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
     app = FastAPI(title="Shortlist", version="0.1.0",
                   description="Search, more-like-this and recommendations over short videos.")
     app.state.settings = settings
+    app.state.components = components_for(settings)
     app.state.events = EventLog(settings.events_path)
     app.state.admin_token = admin_token or secrets.token_urlsafe(32)
     app.state.store_health = StoreHealth()
@@ -210,7 +213,7 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
         return {"status": "ok", "videos": c.store().count()}
 
     @app.post("/search", response_model=Results)
-    def post_search(body: SearchRequest, c: C, request: Request) -> Results:
+    def post_search(body: SearchRequest, c: C, request: Request) -> Response:
         from shortlist.recommend.search import search
 
         f = body.filters
@@ -241,7 +244,7 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
     @app.get("/videos/{video_id}/similar", response_model=Results)
     def get_similar(video_id: VideoId, c: C, request: Request,
                     limit: Annotated[int, Query(ge=1, le=100)] = 10,
-                    at_s: Annotated[float | None, Query(ge=0, le=86_400)] = None) -> Results:
+                    at_s: Annotated[float | None, Query(ge=0, le=86_400)] = None) -> Response:
         """`at_s`: more like the moment playing at that second (a result's `start_s`)."""
         from shortlist.recommend.similar import similar
 
@@ -291,7 +294,7 @@ def create_app(settings: Settings | None = None, reindexer: Reindexer | None = N
     def get_recommendations(user_id: UserId, c: C, request: Request,
                             limit: Annotated[int, Query(ge=1, le=100)] = 10,
                             prefer: Annotated[str | None, Query(max_length=500)] = None
-                            ) -> Results:
+                            ) -> Response:
         from shortlist.recommend.recommend import recommend
 
         hits = recommend(c.store(), app.state.events, user_id, limit=limit, prefer=prefer,
