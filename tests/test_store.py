@@ -175,6 +175,27 @@ def test_reads_and_rankings_agree_with_exact_search(store):
     assert speech and all(h.payload["has_speech"] for h in speech)
 
 
+def test_a_video_deleted_during_a_search_leaves_its_place_to_the_next(tmp_path):
+    """The engine reads payloads for the page only; one gone since the rankings is replaced
+    by the next video, so the page stays full and in order."""
+    vecs, points = _corpus()
+    store = EdgeStore(tmp_path / "q")
+    store.upsert(points)
+    query = list(vecs[5] + 0.3 * vecs[9])
+    ranked = [h.video_id for h in store.hybrid_search([query], {}, "", limit=6)]
+    read = store.get_many
+
+    def deleted_meanwhile(video_ids):
+        store.get_many = read
+        store.delete([ranked[0]])
+        return read(video_ids)
+
+    store.get_many = deleted_meanwhile
+    assert [h.video_id for h in store.hybrid_search([query], {}, "", limit=5)] == ranked[1:]
+    assert [h.video_id for h in store.hybrid_search([query], {}, "", limit=5)] == ranked[1:]
+    store.close()
+
+
 @pytest.mark.slow
 def test_past_exact_search_the_index_finds_what_exact_search_finds(tmp_path):
     """Beyond EXACT_UP_TO the embedded store walks HNSW on int8 copies of the vectors: on

@@ -677,10 +677,16 @@ class EdgeStore:
         with self._live():  # one open shard for every ranking of this search
             fused = fuse_search(lambda requests: self._rankings(requests, depth, flt), dense,
                                 sparse, searchable(spaces, self._layout),
-                                by_best_part(extra, self._layout), depth)[:offset + 2 * limit]
-            payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in fused])}
-        return page_of([Hit(v, score, payloads[v]) for v, score in fused if v in payloads],
-                       offset, limit)
+                                by_best_part(extra, self._layout), depth)[offset:]
+            # Payloads (a few KB each) for the page only; a video deleted since the rankings
+            # leaves its place to the next one. fuse_search's order is final (ties by id).
+            hits: list[Hit] = []
+            rest = fused
+            while rest and len(hits) < limit:
+                wanted, rest = rest[:limit - len(hits)], rest[limit - len(hits):]
+                payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in wanted])}
+                hits += [Hit(v, score, payloads[v]) for v, score in wanted if v in payloads]
+        return hits
 
     def _rankings(self, requests: Sequence[RankRequest], depth: int, flt
                   ) -> list[list[tuple[str, float]]]:
@@ -794,12 +800,14 @@ class EdgeStore:
                 ) -> dict[str, dict[str, list]]:
         if not video_ids:
             return {}
+        # Named by the ids asked for, not by payloads: the engine reads a point's whole
+        # payload to return one field of it (a real one is a few KB: its transcript).
+        asked = {_uuid(v).int: v for v in video_ids}
         with self._live() as shard:
             wanted = [s for s in (spaces or flat(self.sizes)) if s in self._layout]
-            found = shard.retrieve([_uuid(v) for v in video_ids], with_payload=["video_id"],
+            found = shard.retrieve([uuid.UUID(int=k) for k in asked], with_payload=False,
                                    with_vector=wanted or False)
-        return {str((r.payload or {}).get("video_id")): dense_only(r.vector, wanted)
-                for r in found}
+        return {asked[r.id.int]: dense_only(r.vector, wanted) for r in found}
 
     def newest(self, limit: int) -> list[dict[str, Any]]:
         """The most recently ingested videos, by the engine's index on `ingested_at`."""
