@@ -8,7 +8,9 @@ embedding-like (see `embedding_like`), as real ones are. On random unit vectors 
 is about as far from every other, and HNSW finds few of the true neighbours (recall@10 0.27
 at 100k, bench/store_bench.py), so a timing on them times a search nobody would accept; the
 walk's length differs too, either way (slower at 10k, faster at 100k in the same run). They
-are measured beside, at --random-sizes.
+are measured beside, at --random-sizes. Payloads carry what ingest stores, at the sample
+catalogue's sizes (`ingest_fields`). "no_work" is a request that does nothing: the floor of
+this run's machine, which varies between runs on shared ones.
 Writes OUT/serving.json and OUT/serving.md.
 """
 
@@ -57,6 +59,33 @@ def embedding_like(rng: np.random.Generator, codes: np.ndarray, latent: np.ndarr
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
+def ingest_fields(rng: np.random.Generator, vid: str, duration_s: float, has_speech: bool
+                  ) -> dict:
+    """The rest of what ingest stores with a video, at about the sample catalogue's sizes
+    (its payloads: median 2.2 KB, 1.6-3.2 KB; these: 2.5 KB, 1.6-3.1 KB): the description,
+    the transcript and its timed segments, the models that made it. The engine reads a
+    point's whole payload to return any of it, so their size is part of every answer's cost."""
+    def text(n: int) -> str:
+        return " ".join(rng.choice(WORDS, size=n).tolist())
+
+    segments = []
+    if has_speech:
+        bounds = np.sort(rng.uniform(0, duration_s, size=2 * int(rng.integers(1, 6))))
+        segments = [[round(float(a), 2), round(float(b), 2), text(14)]
+                    for a, b in zip(bounds[::2], bounds[1::2], strict=True)]
+    return {"sha256": f"{vid:0>64}", "rendition_path": f"/data/renditions/{vid}.mp4",
+            "poster_path": f"/data/renditions/{vid}.jpg", "size_bytes": 4_000_000,
+            "width": 1024, "height": 1024, "description": text(50),
+            "transcript": " ".join(t for _, _, t in segments) + (" " + text(80) if segments
+                                                                  else ""),
+            "segments": segments, "ocr_text": text(8), "visual_classes": text(4).split(),
+            "audio_labels": text(5).split(), "nsfw_score": 0.01,
+            # Not "embed": search checks that one against the query embedder.
+            "models": {stage: f"{stage}:{text(6).replace(' ', ':')}" for stage in (
+                "transcode", "shots", "asr", "visual", "audio", "ocr", "describe", "safety")},
+            "pipeline_fingerprint": vid, "describer": "offline:rules", "status": "ok"}
+
+
 def build_catalogue(data_dir: Path, size: int, seed: int = 0,
                     vectors: str = "embedding-like") -> list[str]:
     """`vectors`: "embedding-like" (one code per video, mapped into every space by that
@@ -66,6 +95,7 @@ def build_catalogue(data_dir: Path, size: int, seed: int = 0,
     from shortlist.text import sparse_weights
 
     rng = np.random.default_rng(seed)
+    payload_rng = np.random.default_rng(seed + 1)  # its own: the vectors stay as they were
     layout = older_layout(DIMENSIONS)
     maps = {name: rng.normal(size=(LATENT_DIM, dim)) for name, dim in layout.items()}
     store = EdgeStore(data_dir / "qdrant")
@@ -89,6 +119,8 @@ def build_catalogue(data_dir: Path, size: int, seed: int = 0,
                        "duration_s": float(rng.uniform(3, 120)), "language": "en",
                        "has_speech": bool(rng.random() < 0.6),
                        "ingested_at": f"2026-11-{1 + int(rng.integers(0, 20)):02d}T00:00:00Z"}
+            payload.update(ingest_fields(payload_rng, vid, payload["duration_s"],
+                                         payload["has_speech"]))
             batch.append(VideoPoint(vid, payload, dense, sparse_weights([(" ".join(words), 1)])))
         store.upsert(batch)
     store.close()
@@ -139,6 +171,8 @@ def http_latency(data_dir: Path, ids: list[str], requests: int) -> dict:
             rng = random.Random(2)
             out = {"server_start_s": round(startup_s, 2)}
             for name, call in {
+                # A request that does no work: this run's floor (HTTP, the client, the loop).
+                "no_work": lambda: client.get(f"{base}/instance"),
                 "search": lambda: client.post(f"{base}/search", json={
                     "query": rng.choice(QUERIES), "limit": 10}),
                 "search_filtered": lambda: client.post(f"{base}/search", json={
@@ -161,6 +195,7 @@ def http_latency(data_dir: Path, ids: list[str], requests: int) -> dict:
         proc.wait(timeout=30)
 
 
+ENDPOINTS = ("no_work", "search", "search_filtered", "recommend", "similar")
 MODEL_BASELINE = "python -c 'load the text model, embed one query' (baseline)"
 
 
@@ -226,12 +261,13 @@ def main() -> int:
         print(json.dumps({f"{size} random": results["random_vectors"][size]}), flush=True)
     (out / "serving.json").write_text(json.dumps(results, indent=1))
     lines = ["# Serving benchmark", "",
-             f"Embedded Qdrant Edge, synthetic catalogues with embedding-like vectors, "
+             f"Embedded Qdrant Edge, synthetic catalogues with embedding-like vectors and "
+             f"payloads of real size, "
              f"{args.requests} sequential requests per endpoint over loopback HTTP, "
              f"{results['machine']}. Command: `{command}`.", "",
              "| videos | endpoint | p50 ms | p99 ms |", "|---|---|---|---|"]
     for size, r in results["sizes"].items():
-        for name in ("search", "search_filtered", "recommend", "similar"):
+        for name in ENDPOINTS:
             lines.append(f"| {size} | {name} | {r['http'][name]['p50_ms']} | "
                          f"{r['http'][name]['p99_ms']} |")
     if results["random_vectors"]:
@@ -239,7 +275,7 @@ def main() -> int:
                   "of their true neighbours), same run:", "",
                   "| videos | endpoint | p50 ms | p99 ms |", "|---|---|---|---|"]
         for size, r in results["random_vectors"].items():
-            for name in ("search", "search_filtered", "recommend", "similar"):
+            for name in ENDPOINTS:
                 lines.append(f"| {size} | {name} | {r[name]['p50_ms']} | {r[name]['p99_ms']} |")
     lines += ["", "| videos | CLI command (cold process) | median s | max s |", "|---|---|---|---|"]
     for size, r in results["sizes"].items():
