@@ -108,6 +108,44 @@ def test_a_user_with_two_unrelated_interests_gets_both(tmp_path):
         store.close()
 
 
+def test_a_reupload_of_a_watched_video_gives_its_place_to_the_next_pick(tmp_path):
+    """Candidates come without payloads; the picks' are read, and a pick that copies a
+    watched video (same length, picture, words and sound) is replaced by the next one."""
+    from shortlist.recommend.recommend import recommend
+    from shortlist.store.edge_store import EdgeStore
+    from shortlist.store.records import DIMENSIONS, VideoPoint, older_layout
+
+    flat = older_layout(DIMENSIONS)
+    rng = np.random.default_rng(7)
+    centre = {space: rng.normal(size=dim) for space, dim in flat.items()}
+
+    def point(vid: str, dense: dict, seconds: float) -> VideoPoint:
+        return VideoPoint(vid, {"video_id": vid, "title": f"T{vid}", "tags": [],
+                                "transcript": "", "duration_s": seconds}, dense, {})
+
+    near = [{s: (centre[s] + 0.5 * rng.normal(size=d)).tolist() for s, d in flat.items()}
+            for _ in range(12)]
+    watched = f"{0:016x}"
+    points = [point(f"{i:016x}", near[i], 20.0 + i) for i in range(12)]
+    copy = f"{99:016x}"  # the watched video uploaded again
+    points.append(point(copy, near[0], 20.0))
+    store = EdgeStore(tmp_path / "q")
+    try:
+        store.upsert(points)
+        events = EventLog(tmp_path / "e.db")
+        events.record("u", watched, "liked")
+        events.record("u", watched, "watched", seconds=20)
+        picks = recommend(store, events, "u", limit=5)
+        assert copy not in {h.video_id for h in picks} and len(picks) == 5
+        assert all(h.payload["title"] == f"T{h.video_id}" for h in picks)
+        # without the copy check the copy is the first pick: the test sees the real order
+        store.delete([copy])
+        store.upsert([point(copy, near[0], 50.0)])  # another length: not a copy
+        assert recommend(store, events, "u", limit=5)[0].video_id == copy
+    finally:
+        store.close()
+
+
 def test_interest_scores_equal_the_pairwise_definition():
     """The matrix form scores as `similarity` pair by pair does: spaces a video lacks are
     left out of its mean, the two nearest liked videos count, a skip counts against."""

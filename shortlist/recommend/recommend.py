@@ -9,6 +9,8 @@ Whatever the user already watched is never recommended again.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from shortlist.models.text_embedding import TextEmbedder
@@ -41,8 +43,7 @@ def recommend(store: VideoStore, events: EventLog, user_id: str, limit: int = 10
     exclude = sorted(taste.seen | set(taste.negatives))
     pool = limit * 4
     if taste.positives:
-        candidates = _drop_copies_of_seen(store, taste, _from_taste(store, taste, pool, exclude),
-                                          durations)
+        candidates = _from_taste(store, taste, pool, exclude)
         if prefer and embedder is not None:
             candidates = _interleave(candidates, _preferred(store, embedder, prefer, pool,
                                                             exclude))
@@ -52,7 +53,16 @@ def recommend(store: VideoStore, events: EventLog, user_id: str, limit: int = 10
         candidates = _preferred(store, embedder, prefer, pool, exclude)
     else:
         candidates = _cold_start(store, events, pool, set(exclude))
-    return diversify(candidates, limit, DIVERSITY)
+    # Payloads are read for the picks only (a real one is a few KB). A pick that is a copy
+    # of a watched video leaves the candidates and the picking runs again: what it picks
+    # then is what it would have picked without the copy, as a greedy pass never looks at
+    # a candidate it does not pick.
+    while True:
+        picks = _with_payloads(store, diversify(candidates, limit, DIVERSITY))
+        copies = _copies_of_seen(store, taste, picks, durations)
+        if not copies:
+            return picks
+        candidates = [h for h in candidates if h.video_id not in copies]
 
 
 def _from_taste(store: VideoStore, taste: Taste, pool: int, exclude: list[str]) -> list[Hit]:
@@ -74,17 +84,23 @@ def _from_taste(store: VideoStore, taste: Taste, pool: int, exclude: list[str]) 
     return [Hit(h.video_id, scores[h.video_id], h.payload, h.vectors) for h in best]
 
 
-def _drop_copies_of_seen(store: VideoStore, taste: Taste, hits: list[Hit],
-                         durations: dict[str, float]) -> list[Hit]:
-    """A re-upload of something the user watched is not new to them. Only watched videos
-    of a candidate's length can be copies of it, so only their vectors are fetched."""
+def _with_payloads(store: VideoStore, hits: list[Hit]) -> list[Hit]:
+    """The hits with their whole payloads; one deleted meanwhile is left out."""
+    payloads = {p["video_id"]: p for p in store.get_many([h.video_id for h in hits])}
+    return [replace(h, payload=payloads[h.video_id]) for h in hits if h.video_id in payloads]
+
+
+def _copies_of_seen(store: VideoStore, taste: Taste, hits: list[Hit],
+                    durations: dict[str, float]) -> set[str]:
+    """The hits that re-upload something the user watched: not new to them. Only watched
+    videos of a hit's length can be copies of it, so only their vectors are fetched."""
     lengths = [float(h.payload.get("duration_s") or 0.0) for h in hits]
     seen = [s for s in sorted(taste.seen)
             if any(same_length(float(durations.get(s) or 0.0), n) for n in lengths)][:50]
     vectors = store.vectors(seen)
-    return [h for h, n in zip(hits, lengths, strict=True) if not any(
+    return {h.video_id for h, n in zip(hits, lengths, strict=True) if any(
         is_duplicate(vectors[s], float(durations.get(s) or 0.0), h.vectors or {}, n)
-        for s in vectors)]
+        for s in vectors)}
 
 
 def _preferred(store, embedder, prefer: str, pool: int, exclude: list[str]) -> list[Hit]:

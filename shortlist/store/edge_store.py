@@ -758,7 +758,8 @@ class EdgeStore:
                          weights: dict[str, float], limit: int,
                          exclude: Sequence[str] = ()) -> list[Hit]:
         """Videos near any liked video and away from the disliked, in each weighted space
-        (the engine's best-score recommend), fused by weighted rank; with their vectors."""
+        (the engine's best-score recommend), fused by weighted rank; with their vectors, not
+        their payloads (80 real ones: 4 ms of a 21 ms query at 10k)."""
         from qdrant_edge import Fusion, Prefetch, Query, QueryRequest, RecommendQuery
 
         flt = edge_filter(SearchFilters(), exclude)
@@ -776,8 +777,10 @@ class EdgeStore:
             found = shard.query(QueryRequest(
                 limit=limit, prefetches=prefetches,
                 query=Fusion.Rrf(k=RRF_K, weights=[weights[s] for s in spaces]),
-                with_payload=True, with_vector=flat(self.sizes)))
-        return page_of([_hit(p) for p in found], 0, limit)
+                with_payload=False, with_vector=flat(self.sizes)))
+            names = self._video_ids_of(shard, found)
+        return page_of([Hit(v, float(p.score), {"video_id": v}, dense_only(p.vector))
+                        for v, p in zip(names, found, strict=True) if v], 0, limit)
 
     def nearest(self, vector: list[float], using: str, limit: int,
                 exclude: Sequence[str] = ()) -> list[str]:

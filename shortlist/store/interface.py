@@ -43,6 +43,8 @@ class VideoStore(Protocol):
                       extra: dict[str, list[float]] | None = None) -> list[Hit]: ...
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
                          exclude: Sequence[str] = ()) -> list[Hit]: ...
+    # Candidates with their vectors; a hit's payload may hold only `video_id` (the caller
+    # reads the payloads of what it picks: a real one is a few KB, read whole).
     def liked_neighbours(self, positives: Sequence[dict[str, list[float]]],
                          negatives: Sequence[dict[str, list[float]]],
                          weights: dict[str, float], limit: int,

@@ -312,7 +312,8 @@ class QdrantServerStore:
                          weights: dict[str, float], limit: int,
                          exclude: Sequence[str] = ()) -> list[Hit]:
         """Videos near any liked video and away from the disliked, in each weighted space
-        (the engine's best-score recommend), fused by weighted rank; with their vectors."""
+        (the engine's best-score recommend), fused by weighted rank; with their vectors,
+        and of their payloads only the id."""
         from qdrant_client import models as m
 
         query_filter = qdrant_filter(SearchFilters(), exclude)
@@ -329,7 +330,7 @@ class QdrantServerStore:
         result = self.client.query_points(
             self.collection, prefetch=prefetch,
             query=m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=[weights[s] for s in spaces])),
-            limit=limit, with_payload=True,
+            limit=limit, with_payload=["video_id"],
             with_vectors=flat(self.sizes))
         return page_of([_hit(p) for p in result.points], 0, limit)
 
