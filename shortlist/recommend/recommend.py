@@ -9,15 +9,13 @@ Whatever the user already watched is never recommended again.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from shortlist.models.text_embedding import TextEmbedder
 from shortlist.recommend.events import EventLog
 from shortlist.recommend.interests import SPACE_WEIGHTS, interest_scores
 from shortlist.recommend.search import search
-from shortlist.recommend.similar import is_duplicate, same_length
+from shortlist.recommend.similar import is_duplicate, same_length, with_payloads
 from shortlist.recommend.taste import Taste, taste_from_events
 from shortlist.store.interface import VideoStore
 from shortlist.store.records import TEXT, Hit
@@ -58,7 +56,7 @@ def recommend(store: VideoStore, events: EventLog, user_id: str, limit: int = 10
     # then is what it would have picked without the copy, as a greedy pass never looks at
     # a candidate it does not pick.
     while True:
-        picks = _with_payloads(store, diversify(candidates, limit, DIVERSITY))
+        picks = with_payloads(store, diversify(candidates, limit, DIVERSITY))
         copies = _copies_of_seen(store, taste, picks, durations)
         if not copies:
             return picks
@@ -82,12 +80,6 @@ def _from_taste(store: VideoStore, taste: Taste, pool: int, exclude: list[str]) 
     scores = interest_scores({h.video_id: h.vectors or {} for h in found}, liked, skipped)
     best = sorted(found, key=lambda h: (-scores[h.video_id], h.video_id))[:pool]
     return [Hit(h.video_id, scores[h.video_id], h.payload, h.vectors) for h in best]
-
-
-def _with_payloads(store: VideoStore, hits: list[Hit]) -> list[Hit]:
-    """The hits with their whole payloads; one deleted meanwhile is left out."""
-    payloads = {p["video_id"]: p for p in store.get_many([h.video_id for h in hits])}
-    return [replace(h, payload=payloads[h.video_id]) for h in hits if h.video_id in payloads]
 
 
 def _copies_of_seen(store: VideoStore, taste: Taste, hits: list[Hit],

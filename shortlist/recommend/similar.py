@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from shortlist.errors import NotFound
@@ -32,10 +34,22 @@ def similar(store: VideoStore, video_id: str, limit: int = 10,
         held = store.vectors([video_id], spaces=[MOMENTS]).get(video_id, {})
         _, words = moment_vector(record, at_s, held.get(MOMENTS))
         vectors[TEXT] = vectors[SPEECH] = words.astype(float).tolist()
-    hits = store.fused_neighbours(vectors, limit=limit * 3 + 5, exclude=[video_id])
-    kept = [h for h in hits if h.video_id != video_id and not is_duplicate(
-        own, duration, h.vectors or {}, float(h.payload.get("duration_s") or 0.0))]
-    return kept[:limit]
+    hits = [h for h in store.fused_neighbours(vectors, limit=limit * 3 + 5, exclude=[video_id])
+            if h.video_id != video_id]
+    # Payloads (a few KB each) for the videos shown only: read as they are needed, as the
+    # video's own copies, which need their lengths, are left out.
+    kept: list[Hit] = []
+    while hits and len(kept) < limit:
+        batch, hits = hits[:limit - len(kept)], hits[limit - len(kept):]
+        kept += [h for h in with_payloads(store, batch) if not is_duplicate(
+            own, duration, h.vectors or {}, float(h.payload.get("duration_s") or 0.0))]
+    return kept
+
+
+def with_payloads(store: VideoStore, hits: list[Hit]) -> list[Hit]:
+    """The hits with their whole payloads; one deleted meanwhile is left out."""
+    payloads = {p["video_id"]: p for p in store.get_many([h.video_id for h in hits])}
+    return [replace(h, payload=payloads[h.video_id]) for h in hits if h.video_id in payloads]
 
 
 def is_duplicate(a: dict[str, list[float]], a_duration: float,

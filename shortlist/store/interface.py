@@ -41,10 +41,11 @@ class VideoStore(Protocol):
                       filters: SearchFilters | None = None,
                       spaces: Sequence[str] = TEXT_SPACES,
                       extra: dict[str, list[float]] | None = None) -> list[Hit]: ...
+    # These two return candidates with their vectors; a hit's payload may hold only
+    # `video_id` (the caller reads the payloads of what it shows: a real one is a few KB,
+    # and the engine reads it whole to return any field).
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
                          exclude: Sequence[str] = ()) -> list[Hit]: ...
-    # Candidates with their vectors; a hit's payload may hold only `video_id` (the caller
-    # reads the payloads of what it picks: a real one is a few KB, read whole).
     def liked_neighbours(self, positives: Sequence[dict[str, list[float]]],
                          negatives: Sequence[dict[str, list[float]]],
                          weights: dict[str, float], limit: int,

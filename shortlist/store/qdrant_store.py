@@ -295,7 +295,8 @@ class QdrantServerStore:
 
     def fused_neighbours(self, vectors: dict[str, list[float]], limit: int,
                          exclude: Sequence[str] = ()) -> list[Hit]:
-        """Nearest points by several named vectors at once (visual, audio, text), RRF-fused."""
+        """Nearest points by several named vectors at once (visual, audio, text), RRF-fused;
+        with those vectors, and of their payloads only the id."""
         from qdrant_client import models as m
 
         query_filter = qdrant_filter(SearchFilters(), exclude)
@@ -304,7 +305,7 @@ class QdrantServerStore:
                     for name, vec in vectors.items()]
         result = self.client.query_points(
             self.collection, prefetch=prefetch, query=m.RrfQuery(rrf=m.Rrf(k=RRF_K)),
-            limit=2 * limit, with_payload=True, with_vectors=list(vectors))
+            limit=2 * limit, with_payload=["video_id"], with_vectors=list(vectors))
         return page_of([_hit(p) for p in result.points], 0, limit)
 
     def liked_neighbours(self, positives: Sequence[dict[str, list[float]]],
