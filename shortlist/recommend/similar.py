@@ -9,7 +9,7 @@ import numpy as np
 from shortlist.errors import NotFound
 from shortlist.moments import moment_vector
 from shortlist.store.interface import VideoStore
-from shortlist.store.records import AUDIO, MOMENTS, SPEECH, TEXT, VISUAL, Hit
+from shortlist.store.records import AUDIO, MOMENTS, SPEECH, TEXT, VISUAL, Hit, fill_page
 
 # A re-encode or re-upload of the same content keeps its length and words and nearly its
 # picture (frames sampled at 1 fps land on slightly different moments, so not exactly).
@@ -36,14 +36,11 @@ def similar(store: VideoStore, video_id: str, limit: int = 10,
         vectors[TEXT] = vectors[SPEECH] = words.astype(float).tolist()
     hits = [h for h in store.fused_neighbours(vectors, limit=limit * 3 + 5, exclude=[video_id])
             if h.video_id != video_id]
-    # Payloads (a few KB each) for the videos shown only: read as they are needed, as the
-    # video's own copies, which need their lengths, are left out.
-    kept: list[Hit] = []
-    while hits and len(kept) < limit:
-        batch, hits = hits[:limit - len(kept)], hits[limit - len(kept):]
-        kept += [h for h in with_payloads(store, batch) if not is_duplicate(
-            own, duration, h.vectors or {}, float(h.payload.get("duration_s") or 0.0))]
-    return kept
+    # Payloads for the videos shown only, read as the video's own copies (which need their
+    # lengths) are left out.
+    return fill_page(hits, limit, lambda batch: [
+        h for h in with_payloads(store, batch) if not is_duplicate(
+            own, duration, h.vectors or {}, float(h.payload.get("duration_s") or 0.0))])
 
 
 def with_payloads(store: VideoStore, hits: list[Hit]) -> list[Hit]:

@@ -53,6 +53,7 @@ from shortlist.store.records import (
     by_best_part,
     check_point,
     dense_only,
+    fill_page,
     fit,
     fits_layout,
     flat,
@@ -678,15 +679,13 @@ class EdgeStore:
             fused = fuse_search(lambda requests: self._rankings(requests, depth, flt), dense,
                                 sparse, searchable(spaces, self._layout),
                                 by_best_part(extra, self._layout), depth)[offset:]
-            # Payloads (a few KB each) for the page only; a video deleted since the rankings
-            # leaves its place to the next one. fuse_search's order is final (ties by id).
-            hits: list[Hit] = []
-            rest = fused
-            while rest and len(hits) < limit:
-                wanted, rest = rest[:limit - len(hits)], rest[limit - len(hits):]
-                payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in wanted])}
-                hits += [Hit(v, score, payloads[v]) for v, score in wanted if v in payloads]
-        return hits
+            # Payloads for the page only (fuse_search's order is final: ties by id); a video
+            # deleted since the rankings leaves its place to the next one.
+            return fill_page(fused, limit, self._with_payloads)
+
+    def _with_payloads(self, scored: Sequence[tuple[str, float]]) -> list[Hit]:
+        payloads = {p["video_id"]: p for p in self.get_many([v for v, _ in scored])}
+        return [Hit(v, score, payloads[v]) for v, score in scored if v in payloads]
 
     def _rankings(self, requests: Sequence[RankRequest], depth: int, flt
                   ) -> list[list[tuple[str, float]]]:

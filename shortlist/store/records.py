@@ -268,6 +268,19 @@ def page_of(hits: Sequence[Hit], offset: int, limit: int) -> list[Hit]:
     return ordered[offset:offset + limit]
 
 
+def fill_page(ranked: Sequence[Any], limit: int,
+              keep: Callable[[list[Any]], list[Hit]]) -> list[Hit]:
+    """Up to `limit` hits, in `ranked` order, from `keep`, asked for as many as are still
+    missing each time: so payloads (a few KB each) are read for what is shown, and an item
+    `keep` drops (deleted meanwhile, a copy) gives its place to the next."""
+    hits: list[Hit] = []
+    rest = list(ranked)
+    while rest and len(hits) < limit:
+        batch, rest = rest[:limit - len(hits)], rest[limit - len(hits):]
+        hits += keep(batch)
+    return hits
+
+
 @dataclass(frozen=True)
 class SearchFilters:
     """What a user can narrow results by; every field is optional."""
