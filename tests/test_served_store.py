@@ -116,6 +116,7 @@ def test_every_store_call_answers_through_the_server_as_the_store_itself(through
     assert served.get(ids[0]) == owned.get(ids[0]) and served.get("0" * 16) is None
     assert served.get(ids[0], with_vectors=True) == owned.get(ids[0], with_vectors=True)
     assert served.get_many(ids[:3]) == owned.get_many(ids[:3])
+    assert served.durations(ids[:3]) == owned.durations(ids[:3]) and len(owned.durations(ids)) == 12
     assert sorted(p["video_id"] for p in served.scroll(batch=5)) == sorted(ids)
     assert served.vectors(ids[:2]) == owned.vectors(ids[:2])
     assert served.newest(4) == owned.newest(4)

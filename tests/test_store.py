@@ -150,6 +150,8 @@ def test_reads_and_rankings_agree_with_exact_search(store):
     assert store.nearest(query, TEXT, 5, exclude=[f"{5:016x}"]) == expected
     vectors = store.vectors([points[3].video_id])[points[3].video_id]
     assert {k: len(v) for k, v in vectors.items()} == {TEXT: 384, VISUAL: 256, AUDIO: 128}
+    some = [points[i].video_id for i in (0, 3, 17)]
+    assert store.durations([*some, "f" * 16]) == dict(zip(some, [0.0, 3.0, 17.0], strict=True))
     own = {VISUAL: points[3].dense[VISUAL], AUDIO: points[3].dense[AUDIO]}
     hits = store.fused_neighbours(own, limit=5, exclude=[points[3].video_id])
     assert points[3].video_id not in {h.video_id for h in hits} and len(hits) == 5

@@ -61,6 +61,9 @@ class ServedStore:
     def get_many(self, video_ids: Sequence[str]) -> list[dict[str, Any]]:
         return self._ask("get_many", video_ids=list(video_ids))
 
+    def durations(self, video_ids: Sequence[str]) -> dict[str, float]:
+        return self._ask("durations", video_ids=list(video_ids))
+
     def count(self) -> int:
         return self._ask("count")
 

@@ -20,8 +20,9 @@ from pydantic_core import to_jsonable_python
 from shortlist.errors import NotFound
 from shortlist.store.interface import VideoStore
 
-READS = ("get", "get_many", "count", "vectors", "newest", "hybrid_search", "fused_neighbours",
-         "liked_neighbours", "nearest", "keyword_ranking", "physical_collection")
+READS = ("get", "get_many", "durations", "count", "vectors", "newest", "hybrid_search",
+         "fused_neighbours", "liked_neighbours", "nearest", "keyword_ranking",
+         "physical_collection")
 # Points are written through POST /admin/points, which checks each one against the
 # collection; a rebuild runs in the server (POST /admin/reindex).
 WRITES = ("delete", "optimize")

@@ -16,6 +16,7 @@ from shortlist.store.records import AUDIO, MOMENTS, SPEECH, TEXT, VISUAL, Hit, f
 SAME_TEXT = 0.95
 SAME_PICTURE = 0.85
 SAME_SOUND = 0.9
+DUPLICATE_SPACES = (VISUAL, TEXT, AUDIO)  # what is_duplicate compares
 
 
 def similar(store: VideoStore, video_id: str, limit: int = 10,
@@ -63,9 +64,12 @@ def is_duplicate(a: dict[str, list[float]], a_duration: float,
     return not (AUDIO in a and _cos(a[AUDIO], b[AUDIO]) < SAME_SOUND)
 
 
-def same_length(a_duration: float, b_duration: float) -> bool:
-    """Lengths a re-encode of the same video may have (containers round differently)."""
-    return abs(a_duration - b_duration) <= max(0.5, 0.02 * max(a_duration, b_duration))
+def same_length(a_duration: float | np.ndarray, b_duration: float | np.ndarray
+                ) -> bool | np.ndarray:
+    """Lengths a re-encode of the same video may have (containers round differently).
+    Two numbers, or two arrays (pairwise, as NumPy broadcasts them)."""
+    return np.abs(a_duration - b_duration) <= np.maximum(
+        0.5, 0.02 * np.maximum(a_duration, b_duration))
 
 
 def _cos(x: list[float], y: list[float]) -> float:

@@ -23,6 +23,7 @@ reindex uses.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -646,6 +647,22 @@ class EdgeStore:
                                    with_vector=False)
         return [_payload(r) for r in found]
 
+    def durations(self, video_ids: Sequence[str]) -> dict[str, float]:
+        """From the engine's index on `duration_s`: a scroll ordered by a field carries each
+        point's value, and reads no payload (488 videos: 30 ms by payloads, 5.5 ms)."""
+        from qdrant_edge import Filter, HasIdCondition, OrderBy, ScrollRequest
+
+        asked = {_uuid(v).int: v for v in video_ids}
+        if not asked:
+            return {}
+        with self._live() as shard:
+            records, _ = shard.scroll(ScrollRequest(
+                limit=len(asked), filter=Filter(must=[HasIdCondition(
+                    {uuid.UUID(int=k) for k in asked})]), order_by=OrderBy("duration_s"),
+                with_payload=False, with_vector=False))
+        return {asked[r.id.int]: float(r.order_value) for r in records
+                if r.order_value is not None}
+
     def count(self) -> int:
         from qdrant_edge import CountRequest
 
@@ -932,6 +949,7 @@ def _schema(kind: str):
             "bool": PayloadSchemaType.Bool, "datetime": PayloadSchemaType.Datetime}[kind]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # parsing showed in a long history's reads
 def _uuid(video_id: str) -> uuid.UUID:
     return uuid.UUID(point_id_for(video_id))
 

@@ -263,6 +263,17 @@ class PgVectorStore:
     def get_many(self, video_ids: Sequence[str]) -> list[dict[str, Any]]:
         return [payload for payload, _ in self._rows(video_ids, False)] if video_ids else []
 
+    def durations(self, video_ids: Sequence[str]) -> dict[str, float]:
+        from psycopg import sql
+
+        if not video_ids:
+            return {}
+        with self._cursor() as cur:
+            cur.execute(sql.SQL("SELECT video_id, duration_s FROM {} WHERE video_id = ANY(%s) "
+                                "AND duration_s IS NOT NULL").format(
+                sql.Identifier(self._live(cur))), (list(video_ids),))
+            return {v: float(d) for v, d in cur.fetchall()}
+
     def vectors(self, video_ids: Sequence[str], spaces: Sequence[str] | None = None
                 ) -> dict[str, dict[str, list]]:
         if not video_ids:

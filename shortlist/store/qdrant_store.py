@@ -244,6 +244,14 @@ class QdrantServerStore:
                                      with_payload=True)
         return [dict(p.payload or {}) for p in found]
 
+    def durations(self, video_ids: Sequence[str]) -> dict[str, float]:
+        if not video_ids:
+            return {}
+        found = self.client.retrieve(self.collection, [point_id_for(v) for v in video_ids],
+                                     with_payload=["video_id", "duration_s"])
+        return {p.payload["video_id"]: float(p.payload["duration_s"]) for p in found
+                if p.payload and p.payload.get("duration_s") is not None}
+
     def count(self) -> int:
         return self.client.count(self.collection, exact=True).count
 
