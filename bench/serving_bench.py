@@ -43,7 +43,9 @@ QUERIES = ["sci-fi, dark tone", "cat", "comedy, music", "science lecture", "city
 
 NOTE = """How it grows: the embedded store is Qdrant's own engine (Qdrant Edge) in the
 serving process: HNSW for the dense vectors, payload indexes for filters, sparse keyword
-vectors with IDF, fusion inside the engine. The baseline row of the cold-start table is a
+vectors with IDF, fusion inside the engine. `recommend` asks for 20 users with 15 events
+each, `recommend_long_history` for 5 with 500 (as many as a recommendation reads: what it
+does per watched video shows there). The baseline row of the cold-start table is a
 bare `python -c "import shortlist"` in the same run: what every command pays before any
 work. Past one machine, run a Qdrant server and set QDRANT_URL."""
 
@@ -127,15 +129,26 @@ def build_catalogue(data_dir: Path, size: int, seed: int = 0,
     return ids
 
 
-def add_events(data_dir: Path, ids: list[str], users: int = 20, per_user: int = 15) -> None:
+# Users with a long history: as many events as a recommendation reads (EventLog.for_user),
+# each on another video, so that what grows with a history is timed too.
+LONG_HISTORY_USERS, LONG_HISTORY = 5, 500
+
+
+def add_events(data_dir: Path, ids: list[str], users: int = 20, per_user: int = 15,
+               name: str = "user") -> None:
     from shortlist.recommend.events import EventLog
 
     log = EventLog(data_dir / "events.db")
     rng = random.Random(1)
     for u in range(users):
-        for vid in rng.sample(ids, per_user):
+        for vid in rng.sample(ids, min(per_user, len(ids))):
             kind = rng.choice(["watched", "watched", "liked", "skipped"])
-            log.record(f"user{u}", vid, kind, seconds=rng.uniform(1, 60))
+            log.record(f"{name}{u}", vid, kind, seconds=rng.uniform(1, 60))
+
+
+def add_all_events(data_dir: Path, ids: list[str]) -> None:
+    add_events(data_dir, ids)
+    add_events(data_dir, ids, LONG_HISTORY_USERS, LONG_HISTORY, name="longtime")
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -180,6 +193,8 @@ def http_latency(data_dir: Path, ids: list[str], requests: int) -> dict:
                     "filters": {"has_speech": True, "max_duration_s": 60}}),
                 "recommend": lambda: client.get(
                     f"{base}/users/user{rng.randrange(20)}/recommendations"),
+                "recommend_long_history": lambda: client.get(
+                    f"{base}/users/longtime{rng.randrange(LONG_HISTORY_USERS)}/recommendations"),
                 "similar": lambda: client.get(f"{base}/videos/{rng.choice(ids)}/similar"),
             }.items():
                 samples = []
@@ -195,7 +210,8 @@ def http_latency(data_dir: Path, ids: list[str], requests: int) -> dict:
         proc.wait(timeout=30)
 
 
-ENDPOINTS = ("no_work", "search", "search_filtered", "recommend", "similar")
+ENDPOINTS = ("no_work", "search", "search_filtered", "recommend",
+             "recommend_long_history", "similar")
 MODEL_BASELINE = "python -c 'load the text model, embed one query' (baseline)"
 
 
@@ -246,7 +262,7 @@ def main() -> int:
             data = Path(tmp)
             t = time.perf_counter()
             ids = build_catalogue(data, size)
-            add_events(data, ids)
+            add_all_events(data, ids)
             build_s = time.perf_counter() - t
             results["sizes"][size] = {"build_s": round(build_s, 1),
                                       "http": http_latency(data, ids, args.requests),
@@ -256,7 +272,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp)
             ids = build_catalogue(data, size, vectors="random")
-            add_events(data, ids)
+            add_all_events(data, ids)
             results["random_vectors"][size] = http_latency(data, ids, args.requests)
         print(json.dumps({f"{size} random": results["random_vectors"][size]}), flush=True)
     (out / "serving.json").write_text(json.dumps(results, indent=1))
