@@ -88,8 +88,8 @@ def _copies_of_seen(store: VideoStore, taste: Taste, hits: list[Hit],
                     durations: dict[str, float]) -> set[str]:
     """The hits that re-upload something the user watched: not new to them. Only a watched
     video of a hit's length can be a copy of it, so only those pairs are compared, in the
-    spaces is_duplicate compares (a user with 500 events: 11 ms -> 2 ms, one length test
-    per pair in Python before)."""
+    spaces is_duplicate compares (a user with 500 events: 11 -> 5 ms, its vectors' read
+    included; one length test per pair in Python before)."""
     if not hits or not taste.seen:
         return set()
     seen = sorted(taste.seen)
