@@ -1,17 +1,20 @@
-"""The store alone, in-process: search (plain and filtered), similar and nearest latency, and
-approximate-search recall against exact search, per backend and catalogue size.
+"""The store alone, in-process: search (plain and filtered), similar, recommendations and
+nearest latency, and approximate-search recall against exact search, per backend and catalogue
+size.
 
   python bench/store_bench.py [--sizes 10000 100000] [--queries 200] [--out bench/results]
 
 Backends: the embedded engine (Qdrant Edge, before and after its optimizer builds HNSW) and a
 Qdrant server as qdrant-client's in-process mode runs it (only up to 10k: it scores every
 point in Python). Catalogues are synthetic (random unit vectors, words from a fixed
-vocabulary). Writes OUT/store.json and OUT/store.md.
+vocabulary); recommendations are the real `recommend()` for serving_bench's 20 users (15
+events each). Writes OUT/store.json and OUT/store.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -25,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.serving_bench import WORDS  # noqa: E402
+from bench.serving_bench import WORDS, add_events  # noqa: E402
 
 
 def points(size: int, seed: int = 0):
@@ -66,12 +69,19 @@ def percentiles(samples: list[float]) -> dict[str, float]:
             "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2)}
 
 
-def latencies(store, size: int, queries: int) -> dict:
+def latencies(store, size: int, queries: int, events_dir: Path) -> dict:
+    """`events_dir`: where the users' events are written (see serving_bench.add_events)."""
+    from shortlist.recommend.events import EventLog
+    from shortlist.recommend.recommend import recommend
     from shortlist.store.records import TEXT, VISUAL, SearchFilters
     from shortlist.text import query_sparse
 
     rng = np.random.default_rng(7)
     ids = [f"{i:016x}" for i in range(size)]
+    if not (events_dir / "events.db").exists():
+        add_events(events_dir, ids)
+    events = EventLog(events_dir / "events.db")
+    users = itertools.count()
 
     def vec(n: int) -> list[float]:
         v = rng.normal(size=n)
@@ -86,6 +96,7 @@ def latencies(store, size: int, queries: int) -> dict:
             filters=filtered),
         "similar": lambda: store.fused_neighbours(
             {VISUAL: vec(256), TEXT: vec(384)}, limit=35, exclude=[ids[0]]),
+        "recommend": lambda: recommend(store, events, f"user{next(users) % 20}"),
         "nearest": lambda: store.nearest(vec(384), TEXT, 20),
     }
     out = {}
@@ -190,7 +201,7 @@ def main() -> int:
             edge = EdgeStore(Path(tmp) / "qdrant", hold=True)
             fill_s = fill(edge, size)
             row = {"backend": "edge (as written)", "size": size, "fill_s": round(fill_s, 1),
-                   **latencies(edge, size, args.queries),
+                   **latencies(edge, size, args.queries, Path(tmp)),
                    "recall@10": recall_at_10(edge, size)}
             results["rows"].append(row)
             print(json.dumps(row), flush=True)
@@ -198,16 +209,19 @@ def main() -> int:
             edge.optimize()
             row = {"backend": "edge (optimized: HNSW)", "size": size,
                    "optimize_s": round(time.perf_counter() - started, 1),
-                   **latencies(edge, size, args.queries), "recall@10": recall_at_10(edge, size)}
+                   **latencies(edge, size, args.queries, Path(tmp)),
+                   "recall@10": recall_at_10(edge, size)}
             results["rows"].append(row)
             print(json.dumps(row), flush=True)
             edge.close()
         if size <= args.server_up_to:
             server = QdrantServerStore(location=":memory:")
             fill_s = fill(server, size)
-            row = {"backend": "server (in-process stand-in)", "size": size,
-                   "fill_s": round(fill_s, 1), **latencies(server, size, min(50, args.queries)),
-                   "recall@10": recall_at_10(server, size)}
+            with tempfile.TemporaryDirectory() as tmp:
+                row = {"backend": "server (in-process stand-in)", "size": size,
+                       "fill_s": round(fill_s, 1),
+                       **latencies(server, size, min(50, args.queries), Path(tmp)),
+                       "recall@10": recall_at_10(server, size)}
             results["rows"].append(row)
             print(json.dumps(row), flush=True)
             server.close()
@@ -222,17 +236,20 @@ def main() -> int:
     lines = ["# Store benchmark", "",
              f"The store alone, in-process, synthetic catalogues, {results['machine']}; "
              "search is hybrid (one dense query in three spaces and the keywords, fused), "
-             "filtered adds has_speech and a duration range, similar fuses two spaces. "
+             "filtered adds has_speech and a duration range, similar fuses two spaces, "
+             "recommend is `recommend()` for 20 users of 15 events each. "
              "Command: `python bench/store_bench.py`.", "",
              "| backend | videos | search p50/p99 ms | filtered p50/p99 ms | filtered/plain p50 "
-             "| similar p50/p99 ms | nearest p50/p99 ms | recall@10 vs exact |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| similar p50/p99 ms | recommend p50/p99 ms | nearest p50/p99 ms "
+             "| recall@10 vs exact |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results["rows"]:
         def pair(name: str, r=r) -> str:
             return f"{r[name]['p50_ms']} / {r[name]['p99_ms']}"
         lines.append(f"| {r['backend']} | {r['size']} | {pair('search')} | "
                      f"{pair('search_filtered')} | {r['filtered_over_plain_p50']} | "
-                     f"{pair('similar')} | {pair('nearest')} | {r['recall@10']} |")
+                     f"{pair('similar')} | {pair('recommend')} | {pair('nearest')} | "
+                     f"{r['recall@10']} |")
     lines += ["", "The dense index alone (`index_recall`: one 384-d space, the store's HNSW "
               "settings), recall@10 against exact search:", "",
               "| videos | vectors | exact p50/p99 ms | HNSW (ef) p50/p99 ms | HNSW recall@10 |",
