@@ -109,7 +109,7 @@ class PlayableUrls:
         if published:
             return published
         path = payload.get("poster_path")
-        return Path(path).resolve().as_uri() if isinstance(path, str) and path else None
+        return _file_url(path) if isinstance(path, str) and path else None
 
     def published(self, payload: dict[str, Any], field: str = "rendition_s3") -> str | None:
         """The http(s) URL of the rendition (or the poster) in the configured bucket, or
@@ -125,6 +125,13 @@ class PlayableUrls:
         return playable_url(s3_url, self.public_base_url, self.ttl_s, self._client)
 
 
+def _file_url(path: str) -> str:
+    """A local file's URL. `absolute()`, not `resolve()`: resolving asks the file system
+    about every folder of the path, and that was half of turning ten hits into JSON (0.64
+    -> 0.34 ms); a link in the path still names the same file."""
+    return Path(path).absolute().as_uri()
+
+
 def split_preferences(query: str) -> list[str]:
     return [p.strip() for p in query.replace(";", ",").split(",") if p.strip()][:8]
 
@@ -138,8 +145,7 @@ def result_record(hit: Hit, urls: PlayableUrls | None = None) -> dict[str, Any]:
         "source": p.get("source"),
         "url": urls.for_payload(p) if urls else p.get("url"),
         "poster_url": (urls.poster_for(p) if urls else
-                       Path(p["poster_path"]).resolve().as_uri() if p.get("poster_path")
-                       else None),
+                       _file_url(p["poster_path"]) if p.get("poster_path") else None),
         "title": p.get("title", ""),
         "tags": p.get("tags", []),
         "genres": p.get("genres", []),
