@@ -34,6 +34,7 @@ bench: system venv corpus
 	$(PY) bench/serving_bench.py --sizes 1000 10000 100000 --random-sizes 10000 100000
 	$(PY) bench/store_bench.py
 	$(PY) bench/engine_threads_bench.py
+	$(PY) bench/segments_bench.py
 	$(PY) bench/recommend_recall_bench.py
 	$(PY) bench/index_build_bench.py
 	$(PY) bench/s3_burst_bench.py
@@ -52,6 +53,7 @@ results:
 	  echo; cat bench/results/ingest.md; echo; echo "![ingest](results/ingest.png)"; echo; \
 	  cat bench/results/serving.md; echo; echo "![serving](results/serving.png)"; echo; \
 	  cat bench/results/store.md; echo; cat bench/results/engine_threads.md; echo; \
+	  cat bench/results/segments.md; echo; \
 	  cat bench/results/recommend_recall.md; echo; \
 	  cat bench/results/index_build.md; echo; \
 	  cat bench/results/eval.md; echo; cat bench/results/s3_burst.md; echo; \
