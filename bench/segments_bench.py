@@ -111,13 +111,14 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = ap.parse_args()
-    results = {"cores": os.cpu_count() or 1,
-               "runs": [measure(size, args.tails, args.rounds) for size in args.sizes]}
+    cores = os.cpu_count() or 1
+    results = {"cores": cores,
+               "runs": [measure(size, args.tails, args.rounds, cores) for size in args.sizes]}
     write_results(results, Path(args.out))
     return 0
 
 
-def measure(size: int, tails: list[float], rounds: int) -> dict:
+def measure(size: int, tails: list[float], rounds: int, cores: int) -> dict:
     from qdrant_edge import (
         EdgeConfig,
         EdgeOptimizersConfig,
@@ -143,7 +144,6 @@ def measure(size: int, tails: list[float], rounds: int) -> dict:
     codes = rng.normal(size=(size, LATENT_DIM))
     vectors = {s: embedding_like(rng, codes, rng.normal(size=(LATENT_DIM, DIM)))
                for s in SPACES}
-    cores = os.cpu_count() or 1
     def params(ef: int):
         return SearchParams(hnsw_ef=ef, quantization=QuantizationSearchParams(
             rescore=True, oversampling=OVERSAMPLING))
@@ -243,6 +243,16 @@ def percentiles(samples: list[float]) -> dict[str, float]:
             "p95_ms": round(1000 * ordered[int(0.95 * (len(ordered) - 1))], 2)}
 
 
+def pair(p: dict[str, float]) -> str:
+    return f"{p['p50_ms']} / {p['p95_ms']}"
+
+
+def table(columns: list[str], rows: list[list]) -> list[str]:
+    """A Markdown table's lines."""
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns),
+            *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows)]
+
+
 def write_results(results: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "segments.json").write_text(json.dumps(results, indent=1))
@@ -252,25 +262,21 @@ def write_results(results: dict, out: Path) -> None:
              "left unindexed (the tail); a two-preference search's eight rankings and a "
              "recommendation's best-score walks, layouts taking turns. Command: "
              "`python bench/segments_bench.py`.", "",
-             "| points | indexed segments | unindexed tail | segments in all | build s "
-             "| search p50/p95 ms | recommend p50/p95 ms |", "|---|---|---|---|---|---|---|"]
-    for run in results["runs"]:
-        for r in run["layouts"]:
-            lines.append(f"| {run['size']} | {r['indexed_parts']} | {r['tail']:.0%} | "
-                         f"{r['segments']} | {r['build_s']} | {r['search']['p50_ms']} / "
-                         f"{r['search']['p95_ms']} | {r['recommend']['p50_ms']} / "
-                         f"{r['recommend']['p95_ms']} |")
-    lines += ["", "A build of the tail (one indexed segment and the largest tail above), the "
-              "engine's default against a segment cap just above the indexed segment; search "
-              "as above, after the build's files were read in (as `serve` does before a "
-              "switch):", "",
-              "| points | build | tail | segments before -> after | build s "
-              "| search p50 ms before -> after |", "|---|---|---|---|---|---|"]
-    for run in results["runs"]:
-        for r in run["tail_builds"]:
-            lines.append(f"| {run['size']} | {r['build']} | {r['tail']:.0%} | "
-                         f"{r['segments_before']} -> {r['segments_after']} | {r['build_s']} | "
-                         f"{r['search_before']} -> {r['search_after']} |")
+             *table(["points", "indexed segments", "unindexed tail", "segments in all",
+                     "build s", "search p50/p95 ms", "recommend p50/p95 ms"],
+                    [[run["size"], r["indexed_parts"], f"{r['tail']:.0%}", r["segments"],
+                      r["build_s"], pair(r["search"]), pair(r["recommend"])]
+                     for run in results["runs"] for r in run["layouts"]]),
+             "", "A build of the tail (one indexed segment and the largest tail above), the "
+             "engine's default against a segment cap just above the indexed segment; search "
+             "as above, after the build's files were read in (as `serve` does before a "
+             "switch):", "",
+             *table(["points", "build", "tail", "segments before -> after", "build s",
+                     "search p50 ms before -> after"],
+                    [[run["size"], r["build"], f"{r['tail']:.0%}",
+                      f"{r['segments_before']} -> {r['segments_after']}", r["build_s"],
+                      f"{r['search_before']} -> {r['search_after']}"]
+                     for run in results["runs"] for r in run["tail_builds"]])]
     (out / "segments.md").write_text("\n".join(lines) + "\n")
     print((out / "segments.md").read_text())
 
