@@ -8,10 +8,11 @@ so a shard of one indexed segment answers on one core. The engine never splits a
 its optimizer merges what it indexes into the segment it already has; a segment cap
 (`max_segment_size`, in KB of one space's vectors) keeps indexed parts apart. Each layout
 here is built that way: its indexed parts written and optimized one after the other, then
-the tail written and left unindexed (the store's index-when-a-quarter rule leaves 0-25% of a
-catalogue there). Queries are the store's own: a two-preference search's eight rankings in
-one batch (HNSW_EF, int8 with rescoring) and a recommendation's best-score walks in three
-spaces (RECOMMEND_EF), on embedding-like vectors; layouts take turns.
+the tail written and left unindexed (the store's index-when-a-quarter rule left 0-25% of a
+catalogue there; since builds index the tail beside the big segment, 0-6.25%). Queries are
+the store's own: a two-preference search's eight rankings in one batch (HNSW_EF, int8
+with rescoring) and a recommendation's best-score walks in three spaces (RECOMMEND_EF), on
+embedding-like vectors; layouts take turns.
 
 Then what a build does with a tail: the engine's default merges it into the indexed segment
 (a build costs the catalogue), while a cap just above that segment's size makes the

@@ -177,3 +177,48 @@ def test_a_server_killed_mid_build_leaves_its_catalogue_and_the_next_removes_the
         assert _shards(tmp_path / "q") == [live]
     finally:
         store.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hold", [False, True], ids=["not serving", "serving"])
+def test_builds_index_new_videos_beside_the_big_segment_until_they_outgrow_a_share_of_it(
+        tmp_path, monkeypatch, hold):
+    """A build indexes what was written since the last whole build beside the big segment
+    (a segment cap the engine obeys), so it costs those videos, not the catalogue; once
+    they pass WHOLE_AGAIN_AFTER of it, a build is whole again."""
+    from qdrant_edge import EdgeShard
+
+    monkeypatch.setattr(edge_store, "OPTIMIZE_AFTER", 40)
+    root = tmp_path / "q"
+    shapes = []
+    for start in range(0, 240, 40):
+        store = EdgeStore(root, hold=hold)
+        try:
+            store.upsert(_points(40, start))
+            deadline = time.monotonic() + 60
+            while store.index_build_running() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert store.unindexed_videos() == 0 and store.count() == start + 40
+            assert store.nearest(_points(1, start)[0].dense[TEXT], TEXT, 1) == [
+                _points(1, start)[0].video_id]
+            shard_dir = root / "shards" / store.physical_collection()
+        finally:
+            store.close()
+        shard = EdgeShard.load(str(shard_dir))
+        segments = shard.info().segments_count
+        shard.close()
+        shapes.append((index_build.whole_build_videos(shard_dir), segments))
+    whole = [w for w, _ in shapes]
+    one = shapes[0][1]  # the big segment, and the engine's empty one that takes writes
+    # 40 and 80 videos: whole builds (none before; then 40 new > 0.6 x 40). 120: 40 new
+    # <= 0.6 x 80, a second segment. 160: 80 new > 48, whole. 200: a second segment again;
+    # 240: the newer 80 in that second segment, not a third one.
+    assert whole == [40, 80, 80, 160, 160, 160]
+    assert [s for _, s in shapes] == [one, one, one + 1, one, one + 1, one + 1]
+
+
+def test_the_segment_cap_lies_between_the_newer_videos_and_the_big_segment():
+    assert index_build.segment_cap_kb(1000, None, 1536.0) is None  # no whole build known
+    assert index_build.segment_cap_kb(1700, 1000, 1536.0) is None  # 700 new > 0.6 x 1000
+    cap = index_build.segment_cap_kb(1600, 1000, 1536.0)
+    assert 600 * 1.5 < cap < 1000 * 1.5  # KB: above the 600 newer videos, below the big
