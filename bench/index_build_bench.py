@@ -1,6 +1,7 @@
-"""Searches while the embedded store builds its index: in the process (Edge's optimize(), as
-a process that does not serve still builds) against beside it (a serving store's copy,
-indexed by a child process), on copies of one unindexed catalogue, same run.
+"""Searches while the embedded store builds its index: in a process that does not serve (its
+shard closed while a child process builds it; Edge's optimize() in the process itself
+before 2026-12-07) against one that serves (a copy indexed by a child process while the
+live shard answers), on copies of one unindexed catalogue, same run.
 
   python bench/index_build_bench.py [--size 20000] [--out bench/results]
 
@@ -24,6 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.serving_bench import build_catalogue, percentiles  # noqa: E402
+
+# How each store builds: its shard closed while a child process builds it in place (a
+# process that does not serve), or a copy built by a child while the live shard answers.
+NOT_SERVING = "by a store that does not serve, on its closed shard"
+SERVING = "beside it, by a child process"
 
 
 def searched_during(store, build) -> dict:
@@ -68,7 +74,7 @@ def main() -> int:
         # nothing indexed; random vectors, as its figures in bench/RESULTS.md were measured on
         build_catalogue(catalogue, args.size, vectors="random")
         edge_store.OPTIMIZE_AFTER = threshold
-        for name, hold in (("in the process", False), ("beside it, by a child process", True)):
+        for name, hold in ((NOT_SERVING, False), (SERVING, True)):
             folder = Path(tmp) / name.split()[0]
             shutil.copytree(catalogue, folder)
             store = EdgeStore(folder / "qdrant", hold=hold)
@@ -87,7 +93,7 @@ def main() -> int:
              "`python bench/index_build_bench.py`.", "",
              "| index built | build s | searches meanwhile | longest search wait s | "
              "search p50/p99 ms | unindexed before / after |", "|---|---|---|---|---|---|"]
-    for name in ("in the process", "beside it, by a child process"):
+    for name in (NOT_SERVING, SERVING):
         r = results[name]
         lines.append(f"| {name} | {r['build_s']} | {r['searches']} | {r['longest_wait_s']} | "
                      f"{r['p50_ms']} / {r['p99_ms']} | {r['unindexed_before']} / "
