@@ -37,6 +37,7 @@ bench: system venv corpus
 	$(PY) bench/segments_bench.py
 	$(PY) bench/recommend_recall_bench.py
 	$(PY) bench/index_build_bench.py
+	$(PY) bench/build_schedule.py
 	$(PY) bench/s3_burst_bench.py
 	$(PY) bench/memory_bench.py
 	$(PY) bench/asr_bench.py
@@ -56,6 +57,7 @@ results:
 	  cat bench/results/segments.md; echo; \
 	  cat bench/results/recommend_recall.md; echo; \
 	  cat bench/results/index_build.md; echo; \
+	  cat bench/results/build_schedule.md; echo; \
 	  cat bench/results/eval.md; echo; cat bench/results/s3_burst.md; echo; \
 	  cat bench/results/memory.md; echo; cat bench/results/asr.md; echo; \
 	  echo "Measured on a lent GPU machine, not by \`make bench\`:"; echo; \

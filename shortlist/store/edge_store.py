@@ -83,7 +83,8 @@ SPEECH_KEY = "_has_speech"
 # whole build, and the tail that every query scans stays a sixteenth of the catalogue (it
 # was up to a quarter while every build cost all of it). The share keeps the builds of a
 # growing catalogue at 1.2-1.5 times the work of the quarter rule's at 100k-1M videos
-# (counted in videos indexed; a fixed 5,000 cost 1.4x at 100k and 6.6x at 1M). Counted by
+# (counted in videos indexed, bench/build_schedule.py; a fixed 5,000 cost 1.4x at 100k and
+# 6.6x at 1M). Counted by
 # the engine, so that many small ingests, each its own process, add up: counted per
 # process, a catalogue grown 100 videos a day was scanned exactly until someone ran
 # `shortlist reindex`.
