@@ -5,7 +5,7 @@ the rule before it (a whole build each time a quarter of the catalogue was unind
 
 A calculation, not a timing: the catalogue grows 500 videos a write (as serving_bench's
 does), the store's own rule (edge_store.OPTIMIZE_AFTER and BUILD_SHARE, and
-index_build.segment_cap_kb) decides when a build comes and whether it is whole, and a build
+index_build.whole_build_due) decides when a build comes and whether it is whole, and a build
 costs the videos it indexes: all of them for a whole build, those written since the last
 whole one for a capped build. Real builds are not linear in videos (HNSW), so the timings in
 README.md are the measure; this says how the two rules scale beyond what was timed.
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shortlist.store.edge_store import BUILD_SHARE, OPTIMIZE_AFTER  # noqa: E402
-from shortlist.store.index_build import segment_cap_kb  # noqa: E402
+from shortlist.store.index_build import whole_build_due  # noqa: E402
 
 WRITE = 500
 
@@ -39,7 +39,7 @@ def schedule(videos: int, quarter_rule: bool) -> dict:
         unindexed += WRITE
         share = 0.25 if quarter_rule else BUILD_SHARE
         if unindexed >= max(OPTIMIZE_AFTER, written * share):
-            capped = not quarter_rule and segment_cap_kb(written, whole, 1.0) is not None
+            capped = not quarter_rule and not whole_build_due(written, whole)
             indexed += written - whole if capped and whole else written
             whole = whole if capped else written
             builds += 1

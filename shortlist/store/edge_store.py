@@ -47,6 +47,7 @@ from shortlist.store.index_build import (
     note_whole_build,
     segment_cap_kb,
     start_build,
+    whole_build_due,
     whole_build_videos,
 )
 from shortlist.store.records import (
@@ -84,10 +85,9 @@ SPEECH_KEY = "_has_speech"
 # was up to a quarter while every build cost all of it). The share keeps the builds of a
 # growing catalogue at 1.2-1.5 times the work of the quarter rule's at 100k-1M videos
 # (counted in videos indexed, bench/build_schedule.py; a fixed 5,000 cost 1.4x at 100k and
-# 6.6x at 1M). Counted by
-# the engine, so that many small ingests, each its own process, add up: counted per
-# process, a catalogue grown 100 videos a day was scanned exactly until someone ran
-# `shortlist reindex`.
+# 6.6x at 1M). Counted by the engine, so that many small ingests, each its own process,
+# add up: counted per process, a catalogue grown 100 videos a day was scanned exactly
+# until someone ran `shortlist reindex`.
 OPTIMIZE_AFTER = 5000
 BUILD_SHARE = 1 / 16
 # Videos read to estimate a video's size in the engine's terms (see _segment_cap).
@@ -587,7 +587,7 @@ class EdgeStore:
 
         whole = whole_build_videos(self._shard_dir(self._shard_name or ""))
         videos = shard.info().points_count
-        if segment_cap_kb(videos, whole, 1.0) is None:
+        if whole_build_due(videos, whole):
             return None
         sample, _ = shard.scroll(ScrollRequest(limit=SIZE_SAMPLE, with_payload=False,
                                                with_vector=list(self._layout)))

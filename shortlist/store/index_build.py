@@ -29,10 +29,11 @@ BUILDER = [sys.executable, "-m", "shortlist.store.index_build"]
 # Beside the engine's files in a shard's folder: how many videos the shard held when its
 # index was last built whole (the size of its big segment).
 WHOLE_BUILD_FILE = "shortlist-index.json"
-# A build is whole again once the videos written since the last whole one pass this share
-# of it; until then the newer videos' segment stays under SMALL_SEGMENT_SHARE of the big
-# one's size, and the cap, between the two, keeps them apart. Each bound holds with a
-# 25% error in the estimate of a video's size (a video's moments vary in number).
+# A build is whole again once the videos written since the last whole one pass
+# WHOLE_AGAIN_AFTER of it; until then the newer videos' segment stays under that share of
+# the big one's size, and the cap, at SEGMENT_CAP_SHARE, between the two, keeps them apart.
+# Each bound holds with a 25% error in the estimate of a video's size (a video's moments
+# vary in number).
 WHOLE_AGAIN_AFTER = 0.6
 SEGMENT_CAP_SHARE = 0.8
 
@@ -41,19 +42,25 @@ class IndexBuildFailed(RuntimeError):
     """The child process could not build the index (what it said is in the message)."""
 
 
+def whole_build_due(videos: int, whole_videos: int | None) -> bool:
+    """Whether the next build of a shard that holds `videos`, and held `whole_videos` at
+    its last whole build, is whole: none was made yet, or the newer videos outgrew
+    WHOLE_AGAIN_AFTER of it."""
+    return not whole_videos or videos - whole_videos > WHOLE_AGAIN_AFTER * whole_videos
+
+
 def segment_cap_kb(videos: int, whole_videos: int | None,
                    bytes_per_video: float) -> int | None:
     """The segment cap for a build of a shard that holds `videos` and held `whole_videos` at
-    its last whole build, or None for a whole build (none was made yet, or the newer videos
-    outgrew WHOLE_AGAIN_AFTER of it). The engine compares a segment's largest space in
-    bytes (`bytes_per_video`: an estimate) with the cap.
+    its last whole build, or None for a whole build (whole_build_due). The engine compares
+    a segment's largest space in bytes (`bytes_per_video`: an estimate) with the cap.
 
     Why this bound: with a cap, the engine indexes the new videos together with its smallest
     indexed segment if both fit under the cap, else on their own. Sized at
     SEGMENT_CAP_SHARE of the big segment, the cap lets the newer videos' segment grow and
     never lets them into the big one, so a build costs at most WHOLE_AGAIN_AFTER of the
     big one, and whole builds come each time the catalogue grew by that share."""
-    if not whole_videos or videos - whole_videos > WHOLE_AGAIN_AFTER * whole_videos:
+    if whole_build_due(videos, whole_videos):
         return None
     return max(1, int(SEGMENT_CAP_SHARE * whole_videos * bytes_per_video / 1024))
 
