@@ -189,7 +189,9 @@ def _coerce(type_name: Any, value: Any) -> Any:
         return None
     text = str(type_name)
     if text.startswith("Path"):
-        return expand_user(str(value))
+        # Absolute: the data folder's paths are written into renditions' manifests and
+        # payloads, and a relative one would name other files from another working folder.
+        return expand_user(str(value)).absolute()
     if text == "int":
         return int(value)
     if text == "float":

@@ -22,6 +22,25 @@ def test_settings_read_environment_over_profile(tmp_path):
     assert Settings.load(env={}, profile="gpu").device == "cuda"
 
 
+def test_a_relative_data_dir_names_the_same_files_from_any_working_folder(
+        media, tmp_path, monkeypatch):
+    """Its paths go into renditions' manifests and payloads: a relative data dir made a
+    catalogue whose files another working folder could not find (or found elsewhere)."""
+    from shortlist.pipeline import identify, transcode_video
+    from shortlist.sources import LocalVideo
+
+    (tmp_path / "here").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    settings = Settings.load(env={"SHORTLIST_DATA_DIR": "data"})
+    assert settings.data_dir == tmp_path / "here" / "data"
+    video = identify(LocalVideo(str(media["silent"]), str(media["silent"])))
+    rendition = transcode_video(video, settings)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert Path(rendition.video_path).exists()
+    assert all(Path(p).exists() for p in rendition.frame_paths)
+
+
 def test_unknown_profile_is_an_error():
     with pytest.raises(ValueError, match="unknown settings profile"):
         Settings.load(env={}, profile="nope")
