@@ -180,10 +180,11 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     # The terminal gets one line per video; failures are in the summary, full logs in the UI.
     _prefect_for_this_process(settings)
     from flows.ephemeral import start_tied_server
-    from flows.ingest import ingest
 
-    start_tied_server()  # a killed ingest leaves no Prefect server behind
+    server = start_tied_server()  # a killed ingest leaves no Prefect server behind
+    from flows.ingest import ingest  # Prefect loads while its server starts
 
+    server.wait_until_up()
     flow = ingest.with_options(task_runner=_task_runner(settings.max_parallel_videos))
     summary = flow(sources=list(plan.pending), prior=list(plan.settled))
     summary = RunSummary(summary.reports, time.perf_counter() - started)
@@ -386,9 +387,11 @@ def _prefect_for_this_process(settings: Settings) -> None:
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     _prefect_for_this_process(settings)
     from flows.ephemeral import start_tied_server
-    from flows.reindex import reindex
 
-    start_tied_server()  # a killed reindex leaves no Prefect server behind
+    server = start_tied_server()  # a killed reindex leaves no Prefect server behind
+    from flows.reindex import reindex  # Prefect loads while its server starts
+
+    server.wait_until_up()
     result = reindex(tracked=args.track)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "markdown"}, indent=2))
