@@ -60,6 +60,8 @@ results:
 	  cat bench/results/build_schedule.md; echo; \
 	  cat bench/results/eval.md; echo; cat bench/results/s3_burst.md; echo; \
 	  cat bench/results/memory.md; echo; cat bench/results/asr.md; echo; \
+	  echo "Measured against an earlier checkout, not by \`make bench\`:"; echo; \
+	  cat bench/results/cli_ingest.md; echo; \
 	  echo "Measured on a lent GPU machine, not by \`make bench\`:"; echo; \
 	  cat bench/results/gpu_check.md; } > bench/RESULTS.md
 
