@@ -59,9 +59,9 @@ VARIANTS = {  # name: (candidates per slot, walk width)
     "1 candidate per slot": (1, edge_store.RECOMMEND_EF),
     "3 candidates per slot": (3, edge_store.RECOMMEND_EF),
     "4 candidates per slot": (4, edge_store.RECOMMEND_EF),
-    "walk width 128": (recommend_module.CANDIDATES_PER_SLOT, 128),
+    "walk width 64": (recommend_module.CANDIDATES_PER_SLOT, 64),
     "walk width 256": (recommend_module.CANDIDATES_PER_SLOT, 256),
-    "walk width 1024": (recommend_module.CANDIDATES_PER_SLOT, 1024),
+    "walk width 512": (recommend_module.CANDIDATES_PER_SLOT, 512),
 }
 
 

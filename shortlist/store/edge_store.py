@@ -103,10 +103,12 @@ SIZE_SAMPLE = 256
 # HNSW's worst case, no ef finds much (0.45 at 512 at 100k): see bench/store_bench.py.
 EXACT_UP_TO = 5_000
 HNSW_EF = 256
-# A best-score query over many liked videos needs a wider walk: on 8k embedding-like vectors
-# ef 256 found 36 of the exact top 40 candidates of 10 liked videos, 512 found 39-40, at
-# 12.4 ms instead of 9.4 for the four-space query at 10k.
-RECOMMEND_EF = 512
+# A best-score query over many liked videos. A wider walk finds more of its exact top 40 (on
+# 8k embedding-like vectors ef 256 found 36 for 10 liked videos, 512 found 39-40), but not
+# more of what the interest scoring then picks: recommendations' recall@10 at 10k was the
+# same at ef 128, 256, 512 and 1024 in two runs (0.43-0.44, bench/recommend_recall_bench.py),
+# and 128 was the fastest in both (p50 39.0 ms against 43.8 at 512 in the second).
+RECOMMEND_EF = 128
 QUANTILE = 0.99  # int8 range: the 0.99 quantile of each space's values (outliers clipped)
 OVERSAMPLING = 2.0
 # How long `serve` waits at start for its catalogue to be read into memory (see
@@ -842,7 +844,7 @@ class EdgeStore:
         spaces = liked_spaces(positives, weights)
         if not spaces:
             return []
-        # Exact or HNSW as search is (_dense_params), with a wider walk (RECOMMEND_EF).
+        # Exact or HNSW as search is (_dense_params), with its own walk width (RECOMMEND_EF).
         params = self._dense_params(RECOMMEND_EF)
         prefetches = [Prefetch(limit=limit, filter=flt, params=params,
                                query=Query.RecommendBestScore(RecommendQuery(
