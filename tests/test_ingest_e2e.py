@@ -107,6 +107,17 @@ def test_user_errors_have_clear_messages_and_exit_codes(ingested, tmp_path):
     assert unknown.returncode == 1 and "no video with id" in unknown.stderr
 
 
+def test_reindex_from_the_cli_keeps_every_video(ingested):
+    """`shortlist reindex` starts Prefect's server itself (flows/ephemeral.py) and rebuilds
+    beside the live catalogue: nothing changed, so every video is kept and still listed."""
+    _, data, _, _ = ingested
+    before = cli_json("list", data_dir=data)
+    report = cli_json("reindex", data_dir=data)
+    assert len(report["kept"]) == len(before) == 6 and not report["failed"]
+    assert report["new_collection"] != report["old_collection"]
+    assert cli_json("list", data_dir=data) == before
+
+
 def test_unreachable_url_is_reported_and_the_batch_goes_on(media, tmp_path):
     proc = run_cli("ingest", "http://127.0.0.1:9/missing.mp4", str(media["silent"]),
                    data_dir=tmp_path)
