@@ -11,7 +11,8 @@ flow call and stops it at exit (atexit). Two things are done differently here:
   child. Here the child is started first, with the command line Prefect's starter uses
   (prefect is pinned), and PREFECT_API_URL names it before the command imports Prefect, so
   Prefect uses it as it would any server; the command loads its flow while the server
-  starts, and waits for it just before the flow runs (see bench/stage_clock.py).
+  starts, and waits for it just before the flow runs (bench/cli_ingest_bench.py: a one-clip
+  ingest 24.2 -> 18.3 s).
 This module imports nothing of Prefect's until `wait_until_up`, when the flow is loaded.
 """
 
@@ -29,9 +30,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from shortlist.errors import ShortlistError
 from shortlist.processes import tied_to_parent
 
 FIRST_START_TIMEOUT_S = 180
+WAY_OUT = ("or run one (`prefect server start`) and set PREFECT_API_URL to its API "
+           "(http://127.0.0.1:4200/api), which this command then uses")
 
 
 class EphemeralServer:
@@ -53,8 +57,9 @@ class EphemeralServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"Prefect's server stopped as it started (exit code "
-                                   f"{self.process.returncode}); its messages are above")
+                raise ShortlistError(f"Prefect's server stopped as it started (exit code "
+                                     f"{self.process.returncode}, its messages above); "
+                                     f"try again, {WAY_OUT}")
             try:
                 with urllib.request.urlopen(f"{self.api_url}/health", timeout=5) as answer:
                     if answer.status == 200:
@@ -62,7 +67,9 @@ class EphemeralServer:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"Prefect's server did not answer within {timeout:.0f} s")
+        raise ShortlistError(f"Prefect's server did not answer within {timeout:.0f} s "
+                             f"(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS raises "
+                             f"that), {WAY_OUT}")
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
