@@ -97,3 +97,27 @@ def test_a_home_folder_of_no_such_user_is_named_as_such(tmp_path):
         TrackedSources([nobody])
     with pytest.raises(ValueError, match="names no home folder"):
         Settings.load(env={"SHORTLIST_DATA_DIR": nobody})
+
+
+@pytest.mark.slow  # starts Prefect's server (seconds)
+def test_a_prefect_server_that_cannot_start_is_named_with_the_way_out():
+    """Its port taken as it starts: one message that says what to do, not a traceback.
+    In a process of its own, as the server must start before Prefect is imported."""
+    script = (
+        "import socket, sys\n"
+        "import flows.ephemeral as ephemeral\n"
+        "from shortlist.errors import ShortlistError\n"
+        "held = socket.socket(); held.bind(('127.0.0.1', 0)); held.listen()\n"
+        "ephemeral._free_port = lambda: held.getsockname()[1]\n"
+        "server = ephemeral.start_tied_server()\n"
+        "try:\n"
+        "    server.wait_until_up()\n"
+        "except ShortlistError as exc:\n"
+        "    print(exc)\n"
+        "    sys.exit(1)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Prefect's server stopped as it started" in proc.stdout
+    assert "set PREFECT_API_URL" in proc.stdout
