@@ -106,8 +106,8 @@ HNSW_EF = 256
 # A best-score query over many liked videos. A wider walk finds more of its exact top 40 (on
 # 8k embedding-like vectors ef 256 found 36 for 10 liked videos, 512 found 39-40), but not
 # more of what the interest scoring then picks: recommendations' recall@10 at 10k was the
-# same at ef 128, 256, 512 and 1024 in two runs (0.43-0.44, bench/recommend_recall_bench.py),
-# and 128 was the fastest in both (p50 39.0 ms against 43.8 at 512 in the second).
+# same from ef 64 to 1024 (0.43-0.445, bench/recommend_recall_bench.py), and 128 was faster
+# than 512 in each of four runs (p50 38.1 ms against 43.6 in bench/results/).
 RECOMMEND_EF = 128
 QUANTILE = 0.99  # int8 range: the 0.99 quantile of each space's values (outliers clipped)
 OVERSAMPLING = 2.0
