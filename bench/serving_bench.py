@@ -211,6 +211,50 @@ def http_latency(data_dir: Path, ids: list[str], requests: int) -> dict:
         proc.wait(timeout=30)
 
 
+def in_process(data_dir: Path, requests: int) -> dict:
+    """The searches (its queries, in its order) and 15-event users' recommendations of
+    `http_latency`, called in this process with the server stopped: where an HTTP figure's
+    time goes.
+    A search is split into its query embedding (the whole query and each preference, one
+    batch, as search() embeds them) and the store's hybrid search of those vectors."""
+    from shortlist.recommend.events import EventLog
+    from shortlist.recommend.recommend import recommend
+    from shortlist.recommend.search import search, split_preferences
+    from shortlist.runtime import close_all, components_for
+    from shortlist.settings import Settings
+    from shortlist.text import query_sparse
+
+    components = components_for(Settings.load({**os.environ, "SHORTLIST_DATA_DIR": str(data_dir)}))
+    store, embedder = components.store(hold=True), components.embedder()
+    events = EventLog(data_dir / "events.db")
+    search(store, embedder, "warm up")
+    rng = random.Random(2)  # http_latency's: its searches' queries in its order
+    samples: dict[str, list[float]] = {"query embedding": [], "store hybrid search": [],
+                                       "search()": [], "recommend()": []}
+    try:
+        for _ in range(requests):
+            query = rng.choice(QUERIES)
+            parts = split_preferences(query)
+            texts = [query, *parts] if len(parts) > 1 else [query]
+            t = time.perf_counter()
+            vectors = embedder.embed_query(texts)
+            samples["query embedding"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            store.hybrid_search([v.tolist() for v in vectors], query_sparse(query), query, 10)
+            samples["store hybrid search"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            search(store, embedder, query, limit=10)
+            samples["search()"].append(time.perf_counter() - t)
+        for _ in range(requests):
+            user = f"user{rng.randrange(20)}"
+            t = time.perf_counter()
+            recommend(store, events, user)
+            samples["recommend()"].append(time.perf_counter() - t)
+    finally:
+        close_all()
+    return {name: percentiles(s) for name, s in samples.items()}
+
+
 ENDPOINTS = ("no_work", "search", "search_filtered", "recommend",
              "recommend_long_history", "similar")
 MODEL_BASELINE = "python -c 'load the text model, embed one query' (baseline)"
@@ -271,6 +315,7 @@ def main() -> int:
             build_s = time.perf_counter() - t
             results["sizes"][size] = {"build_s": round(build_s, 1),
                                       "http": http_latency(data, ids, args.requests),
+                                      "in_process": in_process(data, args.requests),
                                       "cold_start": cold_starts(data, ids)}
         print(json.dumps({size: results["sizes"][size]}, indent=1), flush=True)
     for size in args.random_sizes:
@@ -298,6 +343,13 @@ def main() -> int:
         for size, r in results["random_vectors"].items():
             for name in ENDPOINTS:
                 lines.append(f"| {size} | {name} | {r[name]['p50_ms']} | {r[name]['p99_ms']} |")
+    lines += ["", "Where the time goes: the same searches and recommendations called in-process "
+              "(`in_process`), the server stopped, same run. What HTTP adds is the difference "
+              "from the rows above.", "",
+              "| videos | step | p50 ms | p99 ms |", "|---|---|---|---|"]
+    for size, r in results["sizes"].items():
+        for name, step in r["in_process"].items():
+            lines.append(f"| {size} | {name} | {step['p50_ms']} | {step['p99_ms']} |")
     lines += ["", "| videos | CLI command (cold process) | median s | max s |", "|---|---|---|---|"]
     for size, r in results["sizes"].items():
         for name, c in r["cold_start"].items():
