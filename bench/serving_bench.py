@@ -215,11 +215,11 @@ def in_process(data_dir: Path, requests: int) -> dict:
     """The searches (its queries, in its order) and 15-event users' recommendations of
     `http_latency`, called in this process with the server stopped: where an HTTP figure's
     time goes.
-    A search is split into its query embedding (the whole query and each preference, one
-    batch, as search() embeds them) and the store's hybrid search of those vectors."""
+    A search is split into its query embedding (search.query_texts, one batch, as search()
+    embeds them) and the store's hybrid search of those vectors."""
     from shortlist.recommend.events import EventLog
     from shortlist.recommend.recommend import recommend
-    from shortlist.recommend.search import search, split_preferences
+    from shortlist.recommend.search import query_texts, search
     from shortlist.runtime import close_all, components_for
     from shortlist.settings import Settings
     from shortlist.text import query_sparse
@@ -234,10 +234,8 @@ def in_process(data_dir: Path, requests: int) -> dict:
         search(store, embedder, "warm up")  # loads the query graph, as http_latency's does
         for _ in range(requests):
             query = rng.choice(QUERIES)
-            parts = split_preferences(query)
-            texts = [query, *parts] if len(parts) > 1 else [query]
             t = time.perf_counter()
-            vectors = embedder.embed_query(texts)
+            vectors = embedder.embed_query(query_texts(query))
             samples["query embedding"].append(time.perf_counter() - t)
             t = time.perf_counter()
             store.hybrid_search([v.tolist() for v in vectors], query_sparse(query), query, 10)

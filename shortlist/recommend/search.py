@@ -42,11 +42,7 @@ def search(store: VideoStore, embedder: TextEmbedder, query: str, limit: int = 1
     if offset < 0:
         raise ValueError("offset cannot be negative")
     check_catalogue_embedder(store, embedder)
-    parts = split_preferences(query)
-    # The whole query ranks too: "nature, outdoors, calm" means more together than "calm"
-    # alone, while each preference still pulls up its own videos.
-    texts = [query, *parts] if len(parts) > 1 else [query]
-    vectors = embedder.embed_query(texts)
+    vectors = embedder.embed_query(query_texts(query))
     dense = [v.tolist() for v in vectors]
     extra = ({video_embedder.space: video_embedder.embed_query([query])[0].tolist()}
              if video_embedder else None)
@@ -134,6 +130,14 @@ def _file_url(path: str) -> str:
 
 def split_preferences(query: str) -> list[str]:
     return [p.strip() for p in query.replace(";", ",").split(",") if p.strip()][:8]
+
+
+def query_texts(query: str) -> list[str]:
+    """What a query's vectors are embedded from: the whole query, then each preference when
+    there are several. The whole query ranks too: "nature, outdoors, calm" means more
+    together than "calm" alone, while each preference still pulls up its own videos."""
+    parts = split_preferences(query)
+    return [query, *parts] if len(parts) > 1 else [query]
 
 
 def result_record(hit: Hit, urls: PlayableUrls | None = None) -> dict[str, Any]:
